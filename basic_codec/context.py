@@ -1,0 +1,96 @@
+"""Intra-node structure: the multipartite context model.
+
+The elements of y are split into K partites. An element's partite comes from a small table
+of logits indexed by (channel group, position in a 2x2 patch), tiled over the latent.
+Partites are decoded in order; partite k is predicted from every element of partites < k
+through a 5x5 convolution over all channels (the *dynamic masked convolution*: since
+undecoded elements of y_hat are still zero, convolving y_hat is convolving the masked
+latent) plus the hyper features, through a 1x1 parameter head.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig
+
+
+def checker(p: int) -> int:
+    """0 for the 'anchor' diagonal of a 2x2 patch (positions 0 and 3), 1 otherwise."""
+    return 0 if p in (0, 3) else 1
+
+
+def default_assignment(k: int, groups: int) -> list[list[int]]:
+    """Hand-designed start for the learned tables: checkerboard, then channel groups."""
+    table = []
+    for g in range(groups):
+        row = []
+        for p in range(4):
+            if k == 2:
+                row.append(checker(p))
+            elif k == 4:
+                row.append(checker(p) + 2 * (g * 2 // groups))
+            else:  # k == 8 (or more): checkerboard within each channel group
+                row.append(min(checker(p) + 2 * (g * (k // 2) // groups), k - 1))
+        table.append(row)
+    return table
+
+
+class PartiteTables(nn.Module):
+    """Logits (G, 4, K) for every K > 1; the argmax is the partite of each table cell."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.groups = cfg.channel_groups
+        self.logits = nn.ParameterDict()
+        for k in cfg.partite_options:
+            if k > 1:
+                init = F.one_hot(torch.tensor(default_assignment(k, self.groups)), k).float() * 3.0
+                self.logits[str(k)] = nn.Parameter(init)
+
+    def assignment(self, k: int) -> torch.Tensor:
+        """(G, 4) int64 partite index per cell."""
+        if k == 1:
+            return torch.zeros(self.groups, 4, dtype=torch.long)
+        return self.logits[str(k)].detach().argmax(-1).cpu()
+
+
+def partite_map(assign: torch.Tensor, channels: int, h: int, w: int) -> torch.Tensor:
+    """Tile a (G, 4) assignment over a latent of shape (channels, h, w)."""
+    g = assign.shape[0]
+    per_pos = assign.reshape(g, 2, 2).repeat_interleave(channels // g, dim=0)
+    tiled = per_pos.repeat(1, (h + 1) // 2, (w + 1) // 2)
+    return tiled[:, :h, :w].contiguous()
+
+
+def decode_steps(pmap: torch.Tensor) -> list[int]:
+    """The partites that actually hold elements, in decoding order (empty ones cost nothing)."""
+    return sorted(int(k) for k in torch.unique(pmap))
+
+
+class ContextModel(nn.Module):
+    """Masked context conv + parameter head -> (mean, scale) of every element of y."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        m, c, h = cfg.latent_channels, cfg.context_channels, cfg.head_hidden
+        self.context_conv = nn.Conv2d(m, c, 5, padding=2)
+        self.head = nn.ModuleList(
+            [nn.Conv2d(cfg.hyper_features + c, h, 1), nn.Conv2d(h, h, 1), nn.Conv2d(h, 2 * m, 1)]
+        )
+        self.scale_min = cfg.scale_min
+
+    def context(self, y_hat: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+        """Context features; None means nothing decoded yet, where the conv reduces to its bias."""
+        if y_hat is None:
+            b, _, h, w = like.shape
+            return self.context_conv.bias.reshape(1, -1, 1, 1).expand(b, -1, h, w)
+        return self.context_conv(y_hat)
+
+    def params(self, hyper: torch.Tensor, ctx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.cat([hyper, ctx], dim=1)
+        x = F.leaky_relu(self.head[0](x))
+        x = F.leaky_relu(self.head[1](x))
+        mean, scale = self.head[2](x).chunk(2, dim=1)
+        return mean, F.softplus(scale)

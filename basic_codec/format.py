@@ -1,0 +1,139 @@
+"""The `.bsic` container (DESIGN.md section 5), read and written without touching the model.
+
+Layout (big-endian):
+    fixed header  magic "BSIC", version, model id (8 bytes), height, width, colour mode,
+                  bit depth, quality (u16, q * 65535), level (255 = explicit structure),
+                  width index of g_a, h_a, h_s, g_s, partites K, tile size, tile rows, tile cols
+    tile table    per tile: z stream length, y stream length, CRC32 of the tile's coded symbols
+    payload       per tile: z stream, then y stream (32-bit ANS words)
+    trailer       CRC32 of everything before it
+
+Every field is checked against the file size and documented limits before anything is
+allocated; errors are `FormatError` with a one-line message.
+"""
+from __future__ import annotations
+
+import math
+import struct
+import zlib
+from dataclasses import dataclass, field
+
+from .errors import FormatError
+
+MAGIC = b"BSIC"
+VERSION = 1
+MAX_SIDE = 65535  # pixels per side
+MAX_PIXELS = 1 << 28  # 268 megapixels: the decoder's output buffer stays under ~1 GiB
+MODES = {0: "RGB", 1: "L"}
+_FIXED = struct.Struct(">4sB8sIIBBHB5BHHH")
+_TILE = struct.Struct(">III")
+_CRC = struct.Struct(">I")
+HEADER_FIXED_BYTES = _FIXED.size
+CUSTOM_LEVEL = 255
+
+
+@dataclass
+class TileStreams:
+    z: bytes
+    y: bytes
+    checksum: int
+
+
+@dataclass
+class BsicFile:
+    model_id: bytes
+    height: int
+    width: int
+    mode: str  # "RGB" or "L": what decoding returns
+    quality16: int  # quality * 65535, the exact value both sides use
+    level: int  # index in the writer's level table, or CUSTOM_LEVEL
+    structure: tuple[int, int, int, int, int]  # g_a, h_a, h_s, g_s width indices, partites
+    tile_size: int
+    tiles: list[TileStreams] = field(default_factory=list)
+    bit_depth: int = 8
+    version: int = VERSION
+
+    @property
+    def quality(self) -> float:
+        return self.quality16 / 65535
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return math.ceil(self.height / self.tile_size), math.ceil(self.width / self.tile_size)
+
+    def header_bytes(self) -> int:
+        return _FIXED.size + _TILE.size * len(self.tiles) + _CRC.size
+
+    def payload_bytes(self) -> int:
+        return sum(len(t.z) + len(t.y) for t in self.tiles)
+
+
+def quantize_quality(q: float) -> int:
+    if not (isinstance(q, (int, float)) and 0.0 <= q <= 1.0):
+        raise ValueError(f"quality must be a number in [0, 1], got {q!r}")
+    return int(round(q * 65535))
+
+
+def check_size(height: int, width: int) -> None:
+    if not (1 <= height <= MAX_SIDE and 1 <= width <= MAX_SIDE):
+        raise FormatError(f"image size {width}x{height} outside 1..{MAX_SIDE} per side")
+    if height * width > MAX_PIXELS:
+        raise FormatError(f"image of {width}x{height} exceeds the {MAX_PIXELS // 2**20} MP limit")
+
+
+def pack(f: BsicFile) -> bytes:
+    check_size(f.height, f.width)
+    rows, cols = f.grid
+    if len(f.tiles) != rows * cols:
+        raise ValueError("tile count does not match the tile grid")
+    mode = {v: k for k, v in MODES.items()}[f.mode]
+    parts = [_FIXED.pack(MAGIC, f.version, f.model_id, f.height, f.width, mode, f.bit_depth,
+                         f.quality16, f.level, *f.structure, f.tile_size, rows, cols)]
+    parts += [_TILE.pack(len(t.z), len(t.y), t.checksum) for t in f.tiles]
+    for t in f.tiles:
+        parts += [t.z, t.y]
+    body = b"".join(parts)
+    return body + _CRC.pack(zlib.crc32(body))
+
+
+def unpack(data: bytes) -> BsicFile:
+    """Parse and validate a whole file; the streams are returned as views of `data`."""
+    if len(data) < 5 or data[:4] != MAGIC:
+        raise FormatError("not a .bsic file (bad magic)" if len(data) >= 4 else "file is empty or truncated")
+    if data[4] != VERSION:
+        raise FormatError(f"unsupported .bsic version {data[4]} (this build reads version {VERSION})")
+    if len(data) < _FIXED.size + _CRC.size:
+        raise FormatError("file is truncated (incomplete header)")
+    (_, version, model_id, height, width, mode, depth, q16, level, ga, ha, hs, gs, k,
+     tile, rows, cols) = _FIXED.unpack_from(data, 0)
+    table_end = _FIXED.size + _TILE.size * rows * cols
+    if table_end + _CRC.size > len(data):
+        raise FormatError("file is truncated (tile table)")
+    lengths = [_TILE.unpack_from(data, _FIXED.size + _TILE.size * i) for i in range(rows * cols)]
+    expected = table_end + sum(z + y for z, y, _ in lengths) + _CRC.size
+    if expected > len(data):
+        raise FormatError(f"file is truncated ({len(data)} of {expected} bytes)")
+    if expected < len(data):
+        raise FormatError(f"file has {len(data) - expected} unexpected trailing bytes")
+    (crc,) = _CRC.unpack_from(data, len(data) - _CRC.size)
+    if zlib.crc32(memoryview(data)[: len(data) - _CRC.size]) != crc:
+        raise FormatError("CRC mismatch: the file is corrupt")
+    # The CRC matched, so what follows catches writers that were wrong, not transmission errors.
+    check_size(height, width)
+    if mode not in MODES:
+        raise FormatError(f"unknown colour mode {mode}")
+    if depth != 8:
+        raise FormatError(f"unsupported bit depth {depth}")
+    if tile < 64 or tile % 64:
+        raise FormatError(f"invalid tile size {tile}")
+    if (rows, cols) != (math.ceil(height / tile), math.ceil(width / tile)):
+        raise FormatError("tile grid does not match the image size")
+    tiles, pos = [], table_end
+    view = memoryview(data)
+    for zl, yl, sym_crc in lengths:
+        if zl % 4 or yl % 4:
+            raise FormatError("stream length is not a whole number of 32-bit words")
+        tiles.append(TileStreams(bytes(view[pos : pos + zl]), bytes(view[pos + zl : pos + zl + yl]), sym_crc))
+        pos += zl + yl
+    return BsicFile(model_id, height, width, MODES[mode], q16, level, (ga, ha, hs, gs, k), tile,
+                    tiles, depth, version)

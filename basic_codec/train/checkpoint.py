@@ -1,0 +1,48 @@
+"""Resumable training state in safetensors (tensors) + JSON metadata (counters, RNG states).
+
+Checkpoints are written atomically, so a run killed mid-write leaves the previous one intact.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+
+def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    rng: np.random.Generator, info: dict) -> None:
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    opt = optimizer.state_dict()
+    for pid, st in opt["state"].items():
+        for key, val in st.items():
+            tensors[f"opt.{pid}.{key}"] = torch.as_tensor(val).detach().cpu().contiguous().clone()
+    tensors["rng.torch"] = torch.get_rng_state()
+    meta = {"info": json.dumps(info), "param_groups": json.dumps(opt["param_groups"]),
+            "rng.numpy": json.dumps(rng.bit_generator.state)}
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
+                    rng: np.random.Generator | None) -> dict:
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    if optimizer is not None:
+        state: dict[int, dict] = {}
+        for k, v in tensors.items():
+            if k.startswith("opt."):
+                _, pid, key = k.split(".", 2)
+                state.setdefault(int(pid), {})[key] = v
+        optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
+    if rng is not None:
+        rng.bit_generator.state = json.loads(meta["rng.numpy"])
+        torch.set_rng_state(tensors["rng.torch"])
+    return json.loads(meta["info"])

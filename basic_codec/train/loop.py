@@ -1,0 +1,144 @@
+"""The training loop: one variable-rate model over every structure of the BayesNet.
+
+Stage `backbone` (DESIGN.md section 2): per step a quality per image and one structure per
+batch, drawn uniformly with the sandwich rule (every fourth step the widest structure, every
+fourth the narrowest), partites drawn from {1, 2, 4, 8} with the current partite tables.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..codec import BasicModel
+from ..config import ModelConfig, preset
+from ..progress import Progress
+from ..structure import Structure, cost
+from ..weights import load_weights, save_weights
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data import CropSampler, split
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    config: str = "basic-s"
+    steps: int = 10000
+    batch: int = 8
+    crop: int = 128
+    lr: float = 5e-4
+    min_lr: float = 1e-5
+    warmup: int = 300
+    clip: float = 1.0
+    seed: int = 0
+    checkpoint_minutes: float = 10.0
+    log_every: int = 25
+    max_minutes: float | None = None  # stop (with a checkpoint) after this long; --resume continues
+    init_weights: str | None = None  # start from exported weights (e.g. the shipped ones)
+
+
+def lr_at(step: int, tc: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay from lr to min_lr over the planned run."""
+    if step < tc.warmup:
+        return tc.lr * (step + 1) / tc.warmup
+    t = min(1.0, (step - tc.warmup) / max(1, tc.steps - tc.warmup))
+    return tc.min_lr + 0.5 * (tc.lr - tc.min_lr) * (1 + math.cos(math.pi * t))
+
+
+def sample_structure(step: int, cfg: ModelConfig, rng: np.random.Generator) -> Structure:
+    n = len(cfg.widths)
+    k = int(rng.choice(cfg.partite_options))
+    if step % 4 == 0:
+        return Structure.uniform(n - 1, k)
+    if step % 4 == 1:
+        return Structure.uniform(0, k)
+    return Structure(*(int(i) for i in rng.integers(0, n, size=4)), k)
+
+
+def rd_loss(model: BasicModel, x: torch.Tensor, q: torch.Tensor, s: Structure) -> tuple[torch.Tensor, dict]:
+    cfg = model.cfg
+    out = model(x, q, s)
+    pixels = x.shape[2] * x.shape[3]
+    bpp = (out["bits_y"] + out["bits_z"]) / pixels
+    mse = F.mse_loss(out["x_hat"], x, reduction="none").mean(dim=(1, 2, 3))
+    lmbda = torch.tensor([cfg.lmbda(float(v)) for v in q])
+    loss = (bpp + lmbda * 255**2 * mse).mean()
+    psnr = (10 * torch.log10(1 / mse.detach().clamp_min(1e-10))).mean()
+    return loss, {"bpp": float(bpp.detach().mean()), "mse": float(mse.detach().mean()), "psnr": float(psnr)}
+
+
+def train(tc: TrainConfig) -> Path:
+    out = Path(tc.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = out / "checkpoint.safetensors"
+    torch.manual_seed(tc.seed)
+    rng = np.random.default_rng(tc.seed)
+    if tc.init_weights:
+        model, _, _ = load_weights(tc.init_weights)
+        model.train()
+    else:
+        model = BasicModel(preset(tc.config))
+    cfg = model.cfg
+    optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
+    step = 0
+    if ckpt.exists():
+        info = load_checkpoint(ckpt, model, optimizer, rng)
+        step = info["step"]
+        print(f"resumed from {ckpt} at step {step}", flush=True)
+    (out / "train_config.json").write_text(json.dumps(asdict(tc), indent=2))
+    train_files, val_files = split(tc.data)
+    sampler = CropSampler(train_files, tc.crop)
+    print(f"{len(train_files)} training images, {len(val_files)} held out for validation", flush=True)
+    log = open(out / "log.jsonl", "a")
+    bar = Progress(tc.steps, "train", start=step)
+    t_start = last_ckpt = time.monotonic()
+    model.train()
+    ema: float | None = None
+    skipped = 0
+    while step < tc.steps:
+        lr = lr_at(step, tc)
+        for g in optimizer.param_groups:
+            g["lr"] = lr
+        s = sample_structure(step, cfg, rng)
+        q = torch.from_numpy(rng.random(tc.batch)).float()
+        x = sampler.batch(tc.batch, rng)
+        loss, m = rd_loss(model, x, q, s)
+        aux = model.prior.aux_loss(cfg.z_bound)
+        optimizer.zero_grad(set_to_none=True)
+        # Spike guard: a loss far above its running average (or not finite) is skipped, not
+        # learned from; one bad step of a wide structure can otherwise wreck the shared weights.
+        spike = not math.isfinite(float(loss)) or (ema is not None and float(loss) > 4 * ema)
+        if not spike:
+            (loss + aux).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip)
+            optimizer.step()
+            ema = float(loss) if ema is None else 0.98 * ema + 0.02 * float(loss)
+        skipped += spike
+        step += 1
+        bar.update(1, loss=float(loss.detach()), bpp=m["bpp"], psnr=m["psnr"])
+        if step % tc.log_every == 0 or step == tc.steps:
+            rec = {"step": step, "loss": float(loss.detach()), "aux": float(aux.detach()), "lr": lr, **m,
+                   "widths": list(s.indices), "partites": s.partites,
+                   "dec_kmac": cost(cfg, s).decoder / 1000, "skipped": skipped, "steps_per_s": round(bar.rate(), 3),
+                   "time": time.time()}
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+        now = time.monotonic()
+        out_of_time = tc.max_minutes is not None and now - t_start > tc.max_minutes * 60
+        if now - last_ckpt > tc.checkpoint_minutes * 60 or step == tc.steps or out_of_time:
+            save_checkpoint(ckpt, model, optimizer, rng, {"step": step, "config": cfg.to_json()})
+            last_ckpt = now
+        if out_of_time:
+            print(f"stopped at step {step} after {tc.max_minutes} minutes; --resume continues", flush=True)
+            break
+    log.close()
+    model.eval()
+    save_weights(model, out / "weights.safetensors", extra={"trained_steps": step})
+    return out / "weights.safetensors"

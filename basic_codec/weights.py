@@ -1,0 +1,88 @@
+"""Shipped weights: `.safetensors` with the architecture config and the level table in the
+metadata. Only safetensors is ever read, so loading weights never runs pickle."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from .codec import BasicModel
+from .config import ModelConfig
+from .errors import WeightsError
+from .structure import Level, default_structures, make_levels
+
+FORMAT_TAG = "basic-codec-weights/1"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "pretrained" / "basic-s.safetensors"
+
+
+def model_id(model: BasicModel) -> bytes:
+    """First 8 bytes of SHA-256 over the config and every tensor: what a .bsic file depends on."""
+    h = hashlib.sha256(model.cfg.to_json().encode())
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.digest()[:8]
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write to a temp file beside `path`, then rename: readers never see half a file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_weights(model: BasicModel, path: str | Path, levels: list[Level] | None = None,
+                 extra: dict | None = None) -> None:
+    """Export: freezes the z coding table, drops nothing the decoder needs, writes atomically."""
+    model.freeze()
+    if levels is None:
+        levels = make_levels(model.cfg, default_structures(model.cfg), model.steps)
+    meta = {"format": FORMAT_TAG, "config": model.cfg.to_json(),
+            "levels": json.dumps([lv.to_dict() for lv in levels])}
+    meta.update({k: json.dumps(v) for k, v in (extra or {}).items()})
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+
+
+def load_weights(path: str | Path | None = None) -> tuple[BasicModel, list[Level], dict]:
+    """-> (model in eval mode, level table, other metadata)."""
+    path = Path(path) if path else DEFAULT_WEIGHTS
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            if meta.get("format") != FORMAT_TAG:
+                raise WeightsError(f"{path} is not a basic-codec weights file")
+            cfg = ModelConfig.from_json(meta["config"])
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except WeightsError:
+        raise
+    except Exception as e:
+        raise WeightsError(f"cannot read weights {path}: {e}") from None
+    model = BasicModel(cfg)
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as e:
+        raise WeightsError(f"weights {path} do not match their config: {str(e).splitlines()[0]}") from None
+    model.eval()
+    levels = [Level.from_dict(d) for d in json.loads(meta["levels"])]
+    other = {k: json.loads(v) for k, v in meta.items() if k not in ("format", "config", "levels")}
+    return model, levels, other
