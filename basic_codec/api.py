@@ -1,0 +1,156 @@
+"""Python API: `codec = basic_codec.load()`, `codec.compress(image, ...)`, `codec.decompress(data)`."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from . import format as fmt
+from .codec import BasicModel, TileCode
+from .errors import FormatError, InputError, ModelMismatchError
+from .imageio import to_rgb
+from .structure import Level, Structure, cost, pick_level
+from .weights import load_weights, model_id
+
+
+@dataclass
+class EncodeReport:
+    """What one compress call produced and what it cost."""
+
+    data: bytes
+    level: int
+    structure: Structure
+    quality: float
+    est_payload_bits: float  # sum of -log2 p(symbol) under the coding distributions
+    payload_bytes: int
+    header_bytes: int
+    seconds: float
+
+
+class Codec:
+    """A loaded model with its level table. Not thread-safe; use one per thread or process."""
+
+    def __init__(self, model: BasicModel, levels: list[Level], meta: dict | None = None) -> None:
+        self.model = model.eval()
+        self.cfg = model.cfg
+        self.levels = levels
+        self.meta = meta or {}
+        self.model_id = model_id(model)
+
+    # ------------------------------------------------------------------ choosing a structure
+    def resolve(self, level: int | None = None, budget: float | None = None,
+                enc_budget: float | None = None) -> Level:
+        if level is not None and (budget is not None or enc_budget is not None):
+            raise InputError("give either a level or a budget, not both")
+        if level is not None:
+            if not (isinstance(level, int) and 0 <= level < len(self.levels)):
+                raise InputError(f"level must be an integer in 0..{len(self.levels) - 1}, got {level!r}")
+            return self.levels[level]
+        if budget is None and enc_budget is None:
+            return self.levels[-1]
+        try:
+            return pick_level(self.levels, budget, enc_budget)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+
+    # ------------------------------------------------------------------ coding
+    def compress(self, image, quality: float = 0.5, level: int | None = None,
+                 budget: float | None = None, enc_budget: float | None = None) -> bytes:
+        return self.compress_report(image, quality, level, budget, enc_budget).data
+
+    def compress_report(self, image, quality: float = 0.5, level: int | None = None,
+                        budget: float | None = None, enc_budget: float | None = None,
+                        mode: str | None = None) -> EncodeReport:
+        t0 = time.perf_counter()
+        arr, detected = to_rgb(image)
+        mode = mode or detected
+        try:
+            q16 = fmt.quantize_quality(quality)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        lv = self.resolve(level, budget, enc_budget)
+        h, w = arr.shape[:2]
+        try:
+            fmt.check_size(h, w)
+        except FormatError as e:
+            raise InputError(str(e)) from None
+        q = q16 / 65535
+        s = lv.structure
+        x = torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float().div_(255.0)
+        tiles, est = [], 0.0
+        for y0, x0, th, tw in self._tiles(h, w):
+            code = self.model.encode_tile(_pad64(x[:, :, y0:y0 + th, x0:x0 + tw]), q, s)
+            tiles.append(fmt.TileStreams(code.z, code.y, code.checksum))
+            est += code.est_bits
+        f = fmt.BsicFile(self.model_id, h, w, mode, q16, lv.level, (*s.indices, s.partites),
+                         self.cfg.tile_size, tiles)
+        data = fmt.pack(f)
+        return EncodeReport(data, lv.level, s, q, est, f.payload_bytes(), f.header_bytes(),
+                            time.perf_counter() - t0)
+
+    def decompress(self, data: bytes) -> Image.Image:
+        arr, mode = self.decompress_array(data)
+        img = Image.fromarray(arr, "RGB")
+        return img.convert("L") if mode == "L" else img
+
+    def decompress_array(self, data: bytes) -> tuple[np.ndarray, str]:
+        """-> (H x W x 3 uint8, mode the image was coded from)."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InputError(f"expected bytes, got {type(data).__name__}")
+        f = fmt.unpack(bytes(data))
+        if f.model_id != self.model_id:
+            raise ModelMismatchError(
+                f"file was written by model {f.model_id.hex()}, but the loaded weights are "
+                f"{self.model_id.hex()}: decode it with the weights that wrote it")
+        s = Structure(*f.structure)
+        try:
+            s.validate(self.cfg)
+        except ValueError as e:
+            raise FormatError(f"invalid structure in file: {e}") from None
+        if f.tile_size != self.cfg.tile_size:
+            raise FormatError(f"tile size {f.tile_size} differs from the model's {self.cfg.tile_size}")
+        out = np.empty((f.height, f.width, 3), dtype=np.uint8)
+        for t, (y0, x0, th, tw) in zip(f.tiles, self._tiles(f.height, f.width)):
+            ph, pw = _ceil64(th), _ceil64(tw)
+            xh = self.model.decode_tile(TileCode(t.z, t.y, t.checksum, 0.0), f.quality, s, ph, pw)
+            tile = xh[0, :, :th, :tw].mul(255.0).round_().to(torch.uint8).permute(1, 2, 0)
+            out[y0:y0 + th, x0:x0 + tw] = tile.numpy()
+        return out, f.mode
+
+    def _tiles(self, h: int, w: int):
+        t = self.cfg.tile_size
+        for y0 in range(0, h, t):
+            for x0 in range(0, w, t):
+                yield y0, x0, min(t, h - y0), min(t, w - x0)
+
+    def describe_levels(self) -> list[dict]:
+        return [lv.to_dict() for lv in self.levels]
+
+
+def _ceil64(n: int) -> int:
+    return max(64, math.ceil(n / 64) * 64)
+
+
+def _pad64(x: torch.Tensor) -> torch.Tensor:
+    """Replicate-pad to multiples of 64 (the total stride of the BayesNet)."""
+    h, w = x.shape[2:]
+    ph, pw = _ceil64(h) - h, _ceil64(w) - w
+    if ph or pw:
+        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+    return x
+
+
+def load(weights: str | Path | None = None, threads: int | None = None) -> Codec:
+    """Load shipped (or given) `.safetensors` weights into a ready-to-use Codec."""
+    if threads is not None:
+        if threads < 1:
+            raise InputError("threads must be >= 1")
+        torch.set_num_threads(threads)
+    model, levels, meta = load_weights(weights)
+    return Codec(model, levels, meta)

@@ -1,0 +1,204 @@
+"""Command line: `basic-codec compress|decompress|info|levels|train ...`.
+
+Every user error ends as one line on stderr and exit code 2 (`--debug` shows the traceback);
+outputs are written to a temporary file and renamed, so a failure never leaves half a file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import format as fmt
+from .errors import CodecError, InputError
+
+EPILOG = "Quality q in [0, 1] sets the rate; the level (or a kMAC/px budget) sets the compute."
+
+
+def _out_path(path: str, force: bool) -> Path:
+    p = Path(path)
+    if p.exists() and not force:
+        raise InputError(f"{p} exists; pass --force to overwrite")
+    if p.is_dir():
+        raise InputError(f"{p} is a directory")
+    if not p.parent.exists():
+        raise InputError(f"output folder does not exist: {p.parent}")
+    return p
+
+
+def _read_bytes(path: str) -> bytes:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"no such file: {p}")
+    return p.read_bytes()
+
+
+def _load(args):
+    from .api import load
+
+    return load(args.weights, threads=args.threads)
+
+
+def cmd_compress(args) -> None:
+    from .imageio import read_image
+    from .weights import atomic_write_bytes
+
+    out = _out_path(args.output, args.force)
+    arr, mode = read_image(args.input)
+    codec = _load(args)
+    r = codec.compress_report(arr, args.quality, args.level, args.budget, args.enc_budget, mode=mode)
+    atomic_write_bytes(out, r.data)
+    h, w = arr.shape[:2]
+    lv = codec.levels[r.level]
+    print(f"{args.input} -> {out}: {len(r.data)} bytes, {8 * len(r.data) / (h * w):.4f} bpp, "
+          f"level {r.level} ({lv.dec_kmac_per_px:.1f} kMAC/px decode), {r.seconds:.2f} s")
+
+
+def cmd_decompress(args) -> None:
+    from .weights import atomic_write_bytes
+    import io
+
+    out = _out_path(args.output, args.force)
+    data = _read_bytes(args.input)
+    fmt.unpack(data)  # fail fast on a bad file before loading the model
+    codec = _load(args)
+    img = codec.decompress(data)
+    buf = io.BytesIO()
+    fmt_name = {".png": "PNG", ".bmp": "BMP", ".ppm": "PPM", ".tif": "TIFF", ".tiff": "TIFF"}.get(
+        out.suffix.lower())
+    if fmt_name is None:
+        raise InputError(f"output must be .png, .bmp, .ppm or .tiff (lossless), got {out.name}")
+    img.save(buf, fmt_name)
+    atomic_write_bytes(out, buf.getvalue())
+    print(f"{args.input} -> {out}: {img.width}x{img.height} {img.mode}")
+
+
+def cmd_info(args) -> None:
+    data = _read_bytes(args.input)
+    f = fmt.unpack(data)
+    info = {"file": args.input, "bytes": len(data), "version": f.version, "model_id": f.model_id.hex(),
+            "width": f.width, "height": f.height, "mode": f.mode, "bit_depth": f.bit_depth,
+            "quality": round(f.quality, 5), "level": None if f.level == fmt.CUSTOM_LEVEL else f.level,
+            "structure": {"widths": list(f.structure[:4]), "partites": f.structure[4]},
+            "tile_size": f.tile_size, "tiles": len(f.tiles),
+            "bpp": round(8 * len(data) / (f.width * f.height), 5),
+            "header_bytes": f.header_bytes(), "payload_bytes": f.payload_bytes()}
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for k, v in info.items():
+            print(f"{k:>14}: {v}")
+
+
+def cmd_levels(args) -> None:
+    codec = _load(args)
+    rows = codec.describe_levels()
+    if args.json:
+        print(json.dumps(rows))
+        return
+    widths = codec.cfg.widths
+    print(f"{'level':>5} {'widths g_a/h_a/h_s/g_s':>24} {'K':>2} {'enc kMAC/px':>12} {'dec kMAC/px':>12}"
+          f" {'val bpp':>8} {'val PSNR':>8}")
+    for r in rows:
+        w = "/".join(str(widths[i]) for i in r["widths"])
+        print(f"{r['level']:>5} {w:>24} {r['partites']:>2} {r['enc_kmac_per_px']:>12.2f} "
+              f"{r['dec_kmac_per_px']:>12.2f} {r.get('val_bpp', '-'):>8} {r.get('val_psnr', '-'):>8}")
+
+
+def cmd_train(args) -> None:
+    from .train.loop import TrainConfig, train
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    if (out / "checkpoint.safetensors").exists() and not args.resume:
+        raise InputError(f"{out} already holds a run; pass --resume to continue it")
+    tc = TrainConfig(data=args.data, out=args.out, config=args.config, steps=args.steps,
+                     batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed,
+                     max_minutes=args.max_minutes, init_weights=args.init_weights)
+    path = train(tc)
+    print(f"exported {path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="basic-codec", description=__doc__.split("\n")[0], epilog=EPILOG)
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp, model=True):
+        if model:
+            sp.add_argument("--weights", help="weights .safetensors (default: shipped)")
+            sp.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+        sp.add_argument("--force", action="store_true", help="overwrite an existing output")
+
+    c = sub.add_parser("compress", help="image (PNG/JPEG/...) -> .bsic")
+    c.add_argument("input")
+    c.add_argument("output")
+    c.add_argument("-q", "--quality", type=float, default=0.5, help="0 (smallest) .. 1 (best); default 0.5")
+    g = c.add_mutually_exclusive_group()
+    g.add_argument("--level", type=int, help="complexity level (see `levels`); default: the highest")
+    g.add_argument("--budget", type=float, help="decoder budget in kMAC per pixel: best level that fits")
+    c.add_argument("--enc-budget", type=float, help="encoder budget in kMAC per pixel")
+    common(c)
+    c.set_defaults(func=cmd_compress)
+
+    d = sub.add_parser("decompress", help=".bsic -> PNG (structure and quality come from the file)")
+    d.add_argument("input")
+    d.add_argument("output")
+    common(d)
+    d.set_defaults(func=cmd_decompress)
+
+    i = sub.add_parser("info", help="print a .bsic header")
+    i.add_argument("input")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_info)
+
+    lv = sub.add_parser("levels", help="the complexity levels of the weights")
+    lv.add_argument("--json", action="store_true")
+    lv.add_argument("--weights")
+    lv.add_argument("--threads", type=int)
+    lv.set_defaults(func=cmd_levels)
+
+    t = sub.add_parser("train", help="train a model on a folder of images")
+    t.add_argument("data")
+    t.add_argument("--out", required=True, help="run folder (checkpoint, log.jsonl, weights)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out")
+    t.add_argument("--config", default="basic-s", help="basic-s | basic-paper | tiny")
+    t.add_argument("--steps", type=int, default=10000)
+    t.add_argument("--batch", type=int, default=8)
+    t.add_argument("--crop", type=int, default=128)
+    t.add_argument("--lr", type=float, default=5e-4)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--max-minutes", type=float, help="stop with a checkpoint after this long")
+    t.add_argument("--init-weights", help="start from exported weights (e.g. the shipped ones)")
+    t.add_argument("--threads", type=int)
+    t.set_defaults(func=cmd_train)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except CodecError as e:
+        if args.debug:
+            raise
+        print(f"basic-codec: error: {e}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as e:
+        if args.debug:
+            raise
+        print(f"basic-codec: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("basic-codec: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Pillow plugin: `import basic_codec.pil_plugin` and then `Image.open("x.bsic")` decodes and
+`img.save("x.bsic", quality=0.5, level=3)` encodes, with the shipped weights (or
+`basic_codec.pil_plugin.set_codec(codec)` for others)."""
+from __future__ import annotations
+
+from PIL import Image, ImageFile
+
+from . import format as fmt
+
+_codec = None
+
+
+def set_codec(codec) -> None:
+    global _codec
+    _codec = codec
+
+
+def _get_codec():
+    global _codec
+    if _codec is None:
+        from .api import load
+
+        _codec = load()
+    return _codec
+
+
+def _accept(prefix: bytes) -> bool:
+    return prefix[:4] == fmt.MAGIC
+
+
+class BsicImageFile(ImageFile.ImageFile):
+    format = "BSIC"
+    format_description = "basic-codec learned image"
+
+    def _open(self) -> None:
+        head = self.fp.read(fmt.HEADER_FIXED_BYTES)
+        if not _accept(head):
+            raise SyntaxError("not a .bsic file")
+        if len(head) < fmt.HEADER_FIXED_BYTES:
+            raise SyntaxError("truncated .bsic file")
+        height = int.from_bytes(head[13:17], "big")
+        width = int.from_bytes(head[17:21], "big")
+        self._mode = fmt.MODES.get(head[21], "RGB")
+        self._size = (width, height)
+        self.tile = [ImageFile._Tile("bsic", (0, 0, width, height), 0, None)]
+
+
+class BsicDecoder(ImageFile.PyDecoder):
+    _pulls_fd = True
+
+    def decode(self, buffer):
+        self.fd.seek(0)
+        arr, mode = _get_codec().decompress_array(self.fd.read())
+        img = Image.fromarray(arr, "RGB")
+        if mode == "L":
+            img = img.convert("L")
+        self.set_as_raw(img.tobytes(), img.mode)
+        return -1, 0
+
+
+def _save(im: Image.Image, fp, filename) -> None:
+    info = im.encoderinfo
+    data = _get_codec().compress(im, quality=info.get("quality", 0.5), level=info.get("level"),
+                                 budget=info.get("budget"))
+    fp.write(data)
+
+
+Image.register_open(BsicImageFile.format, BsicImageFile, _accept)
+Image.register_decoder("bsic", BsicDecoder)
+Image.register_save(BsicImageFile.format, _save)
+Image.register_extension(BsicImageFile.format, ".bsic")
