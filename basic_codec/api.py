@@ -116,7 +116,11 @@ class Codec:
         if f.tile_size != self.cfg.tile_size:
             raise FormatError(f"tile size {f.tile_size} differs from the model's {self.cfg.tile_size}")
         out = np.empty((f.height, f.width, 3), dtype=np.uint8)
-        for t, (y0, x0, th, tw) in zip(f.tiles, self._tiles(f.height, f.width)):
+        for i, (t, (y0, x0, th, tw)) in enumerate(zip(f.tiles, self._tiles(f.height, f.width))):
+            for name, stream in (("z", t.z), ("y", t.y)):
+                # constriction raises a bare ValueError on this; it is a corrupt file.
+                if stream[-4:] == b"\0\0\0\0":
+                    raise FormatError(f"corrupt {name} stream in tile {i}: ANS data never ends in a zero word")
             ph, pw = _ceil64(th), _ceil64(tw)
             xh = self.model.decode_tile(TileCode(t.z, t.y, t.checksum, 0.0), f.quality, s, ph, pw)
             tile = xh[0, :, :th, :tw].mul(255.0).round_().to(torch.uint8).permute(1, 2, 0)

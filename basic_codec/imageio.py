@@ -1,14 +1,16 @@
 """Turning what users hand us (PIL images of any mode, arrays, files) into HxWx3 uint8, or a clear error."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import InputError
+from .errors import FormatError, InputError
+from .format import MAX_PIXELS, check_size
 
-Image.MAX_IMAGE_PIXELS = 1 << 28  # matches format.MAX_PIXELS; larger inputs are refused, not decoded
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # larger inputs are refused, not decoded
 
 
 def from_pil(img: Image.Image) -> tuple[np.ndarray, str]:
@@ -20,9 +22,10 @@ def from_pil(img: Image.Image) -> tuple[np.ndarray, str]:
     if mode in ("1", "L"):
         return np.asarray(img.convert("L").convert("RGB")), "L"
     if mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16-bit grayscale: keep the 8 most significant bits.
+        # 16-bit grayscale: scale 0..65535 to 0..255. A 16-bit mode says its range, so a dark
+        # image stays dark; only "I" (32-bit, range unknown) guesses 8-bit data from its maximum.
         arr = np.asarray(img, dtype=np.uint32 if mode == "I" else np.uint16).astype(np.float64)
-        top = 65535.0 if arr.max() > 255 else 255.0
+        top = 65535.0 if mode != "I" or arr.max() > 255 else 255.0
         gray = np.clip(np.round(arr * 255.0 / top), 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2), "L"
     if mode == "F":
@@ -61,13 +64,19 @@ def read_image(path: str | Path) -> tuple[np.ndarray, str]:
     if path.stat().st_size == 0:
         raise InputError(f"empty file: {path}")
     try:
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)
-            img.load()
-            return from_pil(img)
+        with warnings.catch_warnings():
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that, and then decodes: refuse.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                check_size(img.height, img.width)  # from the header, before any pixel is decoded
+                img = ImageOps.exif_transpose(img)
+                img.load()
+                return from_pil(img)
+    except FormatError as e:
+        raise InputError(f"cannot code {path}: {e}") from None
     except UnidentifiedImageError:
         raise InputError(f"not an image file Pillow can read: {path}") from None
-    except Image.DecompressionBombError:
-        raise InputError(f"image too large: {path}") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(f"image too large: {path} (over {MAX_PIXELS // 2**20} MP)") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise InputError(f"cannot read image {path}: {e}") from None
