@@ -106,6 +106,62 @@ def cmd_levels(args) -> None:
               f"{r['dec_kmac_per_px']:>12.2f} {r.get('val_bpp', '-'):>8} {r.get('val_psnr', '-'):>8}")
 
 
+def cmd_bench(args) -> None:
+    from .bench.report import update_readme, write_report
+    from .bench.run import BenchConfig, run
+
+    if not Path(args.images).is_dir():
+        raise InputError(f"not a folder of images: {args.images}")
+    quals = tuple(float(q) for q in args.qualities.split(","))
+    levels = tuple(int(v) for v in args.levels.split(",")) if args.levels else None
+    baselines = tuple(b for b in args.baselines.split(",") if b) if args.baselines != "none" else ()
+    if baselines:
+        try:
+            import imagecodecs  # noqa: F401
+        except ImportError:
+            raise InputError("baselines need the bench extra: pip install -e '.[bench]' "
+                             "(or pass --baselines none)") from None
+    cfg = BenchConfig(args.images, args.out, quals, levels, baselines, args.anchors, args.report, args.limit)
+    agg = run(cfg, _load(args))
+    if args.report:
+        anchors = Path(args.anchors) if args.anchors else Path(__file__).resolve().parents[2] / "shared" / "anchors"
+        summary = write_report(agg, Path(args.report), anchors)
+        print(summary)
+        if args.readme:
+            update_readme(Path(args.readme), summary, str(Path(args.report)), agg)
+    print(f"results in {args.out}" + (f", report {args.report}" if args.report else ""))
+
+
+def cmd_demo(args) -> None:
+    """Every level on one image, through real files: the quickest look at the compute dial."""
+    import tempfile
+    import time
+
+    import numpy as np
+    from PIL import Image
+
+    from .imageio import read_image
+
+    arr, mode = read_image(args.image)
+    codec = _load(args)
+    h, w = arr.shape[:2]
+    print(f"{args.image}: {w}x{h}, quality {args.quality}, weights {codec.model_id.hex()}")
+    print(f"{'level':>5} {'dec kMAC/px':>12} {'bytes':>8} {'bpp':>7} {'PSNR':>7} {'enc s':>6} {'dec s':>6}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for lv in codec.levels:
+            path = Path(tmp) / f"level{lv.level}.bsic"
+            t0 = time.perf_counter()
+            path.write_bytes(codec.compress(arr, args.quality, level=lv.level))
+            t1 = time.perf_counter()
+            out = np.asarray(codec.decompress(path.read_bytes()).convert("RGB"))
+            t2 = time.perf_counter()
+            mse = np.mean((out.astype(np.float64) - arr) ** 2)
+            psnr = 10 * np.log10(255**2 / max(mse, 1e-10))
+            size = path.stat().st_size
+            print(f"{lv.level:>5} {lv.dec_kmac_per_px:>12.1f} {size:>8} {8 * size / (h * w):>7.4f} "
+                  f"{psnr:>7.2f} {t1 - t0:>6.2f} {t2 - t1:>6.2f}")
+
+
 def cmd_train(args) -> None:
     from .train.loop import TrainConfig, train
 
@@ -162,6 +218,27 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--threads", type=int)
     lv.set_defaults(func=cmd_levels)
 
+    b = sub.add_parser("bench", help="measure every level (and classical codecs) on a folder of images")
+    b.add_argument("images")
+    b.add_argument("--out", default="results/bench", help="per-image JSON lines + aggregate.json (resumable)")
+    b.add_argument("--qualities", default="0,0.3333,0.6667,1", help="comma-separated, in [0, 1]")
+    b.add_argument("--levels", help="comma-separated (default: all)")
+    b.add_argument("--baselines", default="jpeg,webp,jpeg2000,avif,jpegxl", help="comma-separated or 'none'")
+    b.add_argument("--anchors", help="published anchors folder (default: ../shared/anchors)")
+    b.add_argument("--report", default="docs/RESULTS.md", help="markdown report to (re)write; '' for none")
+    b.add_argument("--readme", help="also refresh the results block of this README")
+    b.add_argument("--limit", type=int, help="first N images only")
+    b.add_argument("--weights")
+    b.add_argument("--threads", type=int)
+    b.set_defaults(func=cmd_bench)
+
+    dm = sub.add_parser("demo", help="compress + decompress one image at every level, print bpp/PSNR/time")
+    dm.add_argument("image", nargs="?", default=str(Path(__file__).resolve().parents[1] / "examples" / "sample.png"))
+    dm.add_argument("-q", "--quality", type=float, default=0.5)
+    dm.add_argument("--weights")
+    dm.add_argument("--threads", type=int)
+    dm.set_defaults(func=cmd_demo)
+
     t = sub.add_parser("train", help="train a model on a folder of images")
     t.add_argument("data")
     t.add_argument("--out", required=True, help="run folder (checkpoint, log.jsonl, weights)")
@@ -170,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, default=10000)
     t.add_argument("--batch", type=int, default=8)
     t.add_argument("--crop", type=int, default=128)
-    t.add_argument("--lr", type=float, default=5e-4)
+    t.add_argument("--lr", type=float, default=3e-4)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--max-minutes", type=float, help="stop with a checkpoint after this long")
     t.add_argument("--init-weights", help="start from exported weights (e.g. the shipped ones)")

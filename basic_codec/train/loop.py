@@ -33,7 +33,7 @@ class TrainConfig:
     steps: int = 10000
     batch: int = 8
     crop: int = 128
-    lr: float = 5e-4
+    lr: float = 3e-4
     min_lr: float = 1e-5
     warmup: int = 300
     clip: float = 1.0
@@ -42,6 +42,7 @@ class TrainConfig:
     log_every: int = 25
     max_minutes: float | None = None  # stop (with a checkpoint) after this long; --resume continues
     init_weights: str | None = None  # start from exported weights (e.g. the shipped ones)
+    stop_after: int | None = None  # stop (with a checkpoint) after this many steps of this invocation
 
 
 def lr_at(step: int, tc: TrainConfig) -> float:
@@ -87,10 +88,10 @@ def train(tc: TrainConfig) -> Path:
         model = BasicModel(preset(tc.config))
     cfg = model.cfg
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
-    step = 0
+    step, ema, skipped = 0, None, 0
     if ckpt.exists():
         info = load_checkpoint(ckpt, model, optimizer, rng)
-        step = info["step"]
+        step, ema, skipped = info["step"], info.get("ema"), info.get("skipped", 0)
         print(f"resumed from {ckpt} at step {step}", flush=True)
     (out / "train_config.json").write_text(json.dumps(asdict(tc), indent=2))
     train_files, val_files = split(tc.data)
@@ -99,9 +100,8 @@ def train(tc: TrainConfig) -> Path:
     log = open(out / "log.jsonl", "a")
     bar = Progress(tc.steps, "train", start=step)
     t_start = last_ckpt = time.monotonic()
+    first_step = step
     model.train()
-    ema: float | None = None
-    skipped = 0
     while step < tc.steps:
         lr = lr_at(step, tc)
         for g in optimizer.param_groups:
@@ -114,7 +114,7 @@ def train(tc: TrainConfig) -> Path:
         optimizer.zero_grad(set_to_none=True)
         # Spike guard: a loss far above its running average (or not finite) is skipped, not
         # learned from; one bad step of a wide structure can otherwise wreck the shared weights.
-        spike = not math.isfinite(float(loss)) or (ema is not None and float(loss) > 4 * ema)
+        spike = not math.isfinite(float(loss)) or (ema is not None and float(loss) > 10 * ema)
         if not spike:
             (loss + aux).backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip)
@@ -131,12 +131,14 @@ def train(tc: TrainConfig) -> Path:
             log.write(json.dumps(rec) + "\n")
             log.flush()
         now = time.monotonic()
-        out_of_time = tc.max_minutes is not None and now - t_start > tc.max_minutes * 60
+        out_of_time = (tc.max_minutes is not None and now - t_start > tc.max_minutes * 60) or (
+            tc.stop_after is not None and step - first_step >= tc.stop_after)
         if now - last_ckpt > tc.checkpoint_minutes * 60 or step == tc.steps or out_of_time:
-            save_checkpoint(ckpt, model, optimizer, rng, {"step": step, "config": cfg.to_json()})
+            save_checkpoint(ckpt, model, optimizer, rng, {"step": step, "ema": ema, "skipped": skipped,
+                                                                  "config": cfg.to_json()})
             last_ckpt = now
         if out_of_time:
-            print(f"stopped at step {step} after {tc.max_minutes} minutes; --resume continues", flush=True)
+            print(f"stopped at step {step}; --resume continues", flush=True)
             break
     log.close()
     model.eval()

@@ -1,0 +1,146 @@
+"""docs/RESULTS.md and its plots, written from a bench run's aggregate (never by hand)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .anchors import Curve, complexity_points, load_anchors
+from .bdrate import bd_rate
+
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def _bd(ref: Curve | None, pts: list[tuple[float, float]]) -> float | None:
+    if ref is None:
+        return None
+    try:
+        return bd_rate(ref.points, pts)
+    except ValueError:  # too few points or no PSNR overlap
+        return None
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:+.1f} %"
+
+
+def level_curves(agg: dict) -> dict[int, Curve]:
+    curves: dict[int, list] = {}
+    for r in agg["ours"]:
+        curves.setdefault(r["level"], []).append((r["bpp"], r["psnr"]))
+    return {lv: Curve(f"level{lv}", f"basic-codec level {lv}", pts, published=False, ours=True)
+            for lv, pts in curves.items()}
+
+
+def baseline_curves(agg: dict) -> dict[str, Curve]:
+    from .baselines import CODECS
+
+    pts: dict[str, list] = {}
+    for r in agg["baselines"]:
+        pts.setdefault(r["codec"], []).append((r["bpp"], r["psnr"]))
+    return {c: Curve(f"measured/{c}", CODECS[c].label, p, source="measured", published=False)
+            for c, p in pts.items()}
+
+
+def write_report(agg: dict, report: Path, anchors_dir: Path | None) -> str:
+    """Write the report and plots; return the short summary table (for the README)."""
+    from . import plots
+
+    report.parent.mkdir(parents=True, exist_ok=True)
+    img_dir = report.parent / "img"
+    img_dir.mkdir(exist_ok=True)
+    anchors = load_anchors(anchors_dir) if anchors_dir and anchors_dir.exists() else {}
+    vtm = anchors.get("vtm")
+    ours = level_curves(agg)
+    base = baseline_curves(agg)
+    levels = {d["level"]: d for d in agg["levels"]}
+    by_level: dict[int, list[dict]] = {}
+    for r in agg["ours"]:
+        by_level.setdefault(r["level"], []).append(r)
+
+    summary = ["| level | widths g_a/h_a/h_s/g_s | K | enc kMAC/px | dec kMAC/px | BD-rate vs VTM | vs WebP | vs JPEG | enc s | dec s |",
+               "|---|---|---|---|---|---|---|---|---|---|"]
+    comp_points = []
+    for lv, c in sorted(ours.items()):
+        d, rows = levels[lv], by_level[lv]
+        bd_vtm = _bd(vtm, c.points)
+        summary.append(
+            f"| {lv} | {'/'.join(map(str, d['widths']))} | {d['partites']} | {d['enc_kmac_per_px']:.1f} | "
+            f"{d['dec_kmac_per_px']:.1f} | {_pct(bd_vtm)} | {_pct(_bd(base.get('webp'), c.points))} | "
+            f"{_pct(_bd(base.get('jpeg'), c.points))} | {sum(r['enc_s'] for r in rows) / len(rows):.2f} | "
+            f"{sum(r['dec_s'] for r in rows) / len(rows):.2f} |")
+        if bd_vtm is not None:
+            comp_points.append({"label": f"L{lv}", "kmac_per_px": d["dec_kmac_per_px"], "bd_rate": bd_vtm, "ours": True})
+
+    detail = ["| level | quality | bpp | PSNR (dB) | MS-SSIM | enc s | dec s | payload / estimate | header bytes |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for r in agg["ours"]:
+        ms = f"{r['ms_ssim']:.4f}" if r.get("ms_ssim") is not None else "n/a"
+        detail.append(f"| {r['level']} | {r['quality']:.3f} | {r['bpp']:.4f} | {r['psnr']:.2f} | {ms} | "
+                      f"{r['enc_s']:.2f} | {r['dec_s']:.2f} | {r['payload_vs_estimate']:.4f} | {r['header_bytes']:.0f} |")
+
+    btable = ["| codec | settings | bpp range | PSNR range | BD-rate vs VTM | mean enc s | mean dec s |",
+              "|---|---|---|---|---|---|---|"]
+    for name, c in base.items():
+        rows = [r for r in agg["baselines"] if r["codec"] == name]
+        btable.append(f"| {c.label} (measured) | {len(rows)} | {c.points[0][0]:.3f}-{c.points[-1][0]:.3f} | "
+                      f"{min(p for _, p in c.points):.2f}-{max(p for _, p in c.points):.2f} | {_pct(_bd(vtm, c.points))} | "
+                      f"{sum(r['enc_s'] for r in rows) / len(rows):.3f} | {sum(r['dec_s'] for r in rows) / len(rows):.3f} |")
+
+    published = [anchors[k] for k in ("vtm", "bpg_444_x265_ycbcr", "compressai-bmshj2018-hyperprior_mse_cpu",
+                                      "compressai-mbt2018_mse_cpu", "paper-elic2022_mse") if k in anchors]
+    plots.plot_rd([*ours.values(), *base.values(), *published], img_dir / "rd.png",
+                  title=f"Kodak ({agg['n_images']} images)", max_bpp=2.0)
+    comp_points += [p for p in complexity_points(anchors) if p.get("kmac_per_px")] if anchors else []
+    plots.plot_complexity(comp_points, img_dir / "complexity.png")
+    plots.plot_decode_time(
+        [{"label": f"L{lv}", "kmac_per_px": levels[lv]["dec_kmac_per_px"],
+          "dec_s": sum(r["dec_s"] for r in by_level[lv]) / len(by_level[lv]),
+          "enc_s": sum(r["enc_s"] for r in by_level[lv]) / len(by_level[lv])} for lv in sorted(by_level)],
+        img_dir / "decode_time.png")
+
+    text = f"""# Results on Kodak
+
+Written by `basic-codec bench {agg['images']}` — do not edit by hand.
+
+- machine: {agg['machine']}
+- date: {agg['date']}, commit {agg['commit']}, weights {agg['model_id']}
+- {agg['n_images']} images; bpp from the real `.bsic` file size (header included); PSNR over RGB per image, then averaged;
+  times are wall clock per image (encode: image to bytes; decode: bytes to image).
+- BD-rate: classic Bjontegaard (cubic fit of log-rate over the overlapping PSNR range). VTM is the
+  published anchor in `shared/anchors/kodak/vtm.json`; WebP and JPEG are measured here in the same run.
+
+## Levels
+
+{chr(10).join(summary)}
+
+![RD curves](img/rd.png)
+
+![Complexity vs BD-rate](img/complexity.png)
+
+![Decode time per level](img/decode_time.png)
+
+## Classical codecs measured on this machine
+
+{chr(10).join(btable)}
+
+## Every level and quality
+
+`payload / estimate`: coded payload bits over the model's own estimate (sum of -log2 of the coded
+symbols' probabilities under the coding distributions); the header is counted apart.
+
+{chr(10).join(detail)}
+"""
+    report.write_text(text)
+    return "\n".join(summary)
+
+
+def update_readme(readme: Path, summary: str, report_rel: str, agg: dict) -> None:
+    text = readme.read_text()
+    block = (f"{README_START}\nMeasured by `basic-codec bench` on {agg['date']} ({agg['machine']}), "
+             f"weights {agg['model_id']}; full report: [{report_rel}]({report_rel}).\n\n{summary}\n\n"
+             f"![RD curves](docs/img/rd.png)\n{README_END}")
+    if README_START in text:
+        text = re.sub(re.escape(README_START) + ".*?" + re.escape(README_END), lambda _: block, text, flags=re.S)
+    else:
+        text += "\n" + block + "\n"
+    readme.write_text(text)

@@ -1,0 +1,180 @@
+"""`basic-codec bench`: rate, distortion, compute and time of every level, beside classical codecs.
+
+Per image records go to RESULTS_DIR/{ours,baselines}.jsonl (a rerun skips what is there), means
+to RESULTS_DIR/aggregate.json, and a report with plots to docs/RESULTS.md. Everything in the
+report is computed here from those records; nothing is typed in by hand.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..api import Codec
+from ..progress import Progress
+from .metrics import ms_ssim, psnr
+
+DEFAULT_QUALITIES = (0.0, 1 / 3, 2 / 3, 1.0)
+ALL_BASELINES = ("jpeg", "webp", "jpeg2000", "avif", "jpegxl")
+
+
+@dataclass
+class BenchConfig:
+    images: str
+    out: str
+    qualities: tuple[float, ...] = DEFAULT_QUALITIES
+    levels: tuple[int, ...] | None = None  # None: every level
+    baselines: tuple[str, ...] = ALL_BASELINES
+    anchors: str | None = None  # ../shared/anchors by default when it exists
+    report: str | None = "docs/RESULTS.md"
+    limit: int | None = None  # first N images only (quick looks)
+    extra: dict = field(default_factory=dict)
+
+
+def _images(folder: str, limit: int | None) -> list[Path]:
+    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".ppm"))
+    if not files:
+        raise FileNotFoundError(f"no images in {folder}")
+    return files[:limit] if limit else files
+
+
+def _load_rgb(p: Path) -> np.ndarray:
+    with Image.open(p) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def _done(path: Path, key_fields: tuple[str, ...]) -> tuple[set, list[dict]]:
+    rows = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:  # a line cut by an interrupted run
+                    continue
+    return {tuple(r[k] for k in key_fields) for r in rows}, rows
+
+
+def measure_ours(codec: Codec, img: np.ndarray, quality: float, level: int) -> dict:
+    """Encode and decode through bytes exactly as a user would; times are wall clock."""
+    t0 = time.perf_counter()
+    rep = codec.compress_report(img, quality, level=level)
+    t1 = time.perf_counter()
+    rec = np.asarray(codec.decompress(rep.data).convert("RGB"))
+    t2 = time.perf_counter()
+    h, w = img.shape[:2]
+    lv = codec.levels[level]
+    return {"quality": round(quality, 6), "level": level, "bytes": len(rep.data),
+            "bpp": 8 * len(rep.data) / (h * w), "payload_bytes": rep.payload_bytes,
+            "header_bytes": rep.header_bytes, "est_payload_bits": rep.est_payload_bits,
+            "psnr": psnr(img, rec), "ms_ssim": ms_ssim(img, rec), "enc_s": t1 - t0, "dec_s": t2 - t1,
+            "enc_kmac_per_px": lv.enc_kmac_per_px, "dec_kmac_per_px": lv.dec_kmac_per_px}
+
+
+def _mean(rows: list[dict], key: str) -> float | None:
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    return float(np.mean(vals)) if vals else None
+
+
+def aggregate(rows: list[dict], group: tuple[str, ...]) -> list[dict]:
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[g] for g in group), []).append(r)
+    out = []
+    for key, rs in sorted(groups.items()):
+        a = dict(zip(group, key))
+        a["n_images"] = len(rs)
+        for k in ("bpp", "psnr", "ms_ssim", "enc_s", "dec_s", "payload_bytes", "header_bytes",
+                  "est_payload_bits", "enc_kmac_per_px", "dec_kmac_per_px"):
+            v = _mean(rs, k)
+            if v is not None:
+                a[k] = v
+        if "est_payload_bits" in a:
+            a["payload_vs_estimate"] = float(np.mean([8 * r["payload_bytes"] / r["est_payload_bits"] for r in rs]))
+        out.append(a)
+    return out
+
+
+def run(cfg: BenchConfig, codec: Codec) -> dict:
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = _images(cfg.images, cfg.limit)
+    levels = list(cfg.levels) if cfg.levels is not None else [lv.level for lv in codec.levels]
+    for lv in levels:
+        if not 0 <= lv < len(codec.levels):
+            raise ValueError(f"level {lv} does not exist (0..{len(codec.levels) - 1})")
+    model = codec.model_id.hex()
+    ours_path = out / "ours.jsonl"
+    done, _ = _done(ours_path, ("image", "model", "quality", "level"))
+    jobs = [(f, q, lv) for f in files for q in cfg.qualities for lv in levels
+            if (f.name, model, round(q, 6), lv) not in done]
+    baseline_jobs = []
+    if cfg.baselines:
+        from . import baselines as bl
+
+        bdone, _ = _done(out / "baselines.jsonl", ("image", "codec", "setting"))
+        for name in cfg.baselines:
+            if name not in bl.SETTINGS:
+                raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(bl.SETTINGS)}")
+            baseline_jobs += [(f, name, s) for f in files for s in bl.SETTINGS[name]
+                              if (f.name, name, s) not in bdone]
+    bar = Progress(len(jobs) + len(baseline_jobs), "bench")
+    cache: dict[Path, np.ndarray] = {}
+    with open(ours_path, "a") as log:
+        for f, q, lv in jobs:
+            img = cache.setdefault(f, _load_rgb(f))
+            rec = {"image": f.name, "model": model, **measure_ours(codec, img, q, lv)}
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            bar.update(1, image=f.name, level=lv)
+    if baseline_jobs:
+        with open(out / "baselines.jsonl", "a") as log:
+            for f, name, s in baseline_jobs:
+                img = cache.setdefault(f, _load_rgb(f))
+                rec = {"image": f.name, **bl.measure_baseline(name, img, s)}
+                log.write(json.dumps(rec) + "\n")
+                log.flush()
+                bar.update(1, image=f.name, codec=name)
+    names = {f.name for f in files}
+    ours_rows = [r for r in _done(ours_path, ())[1] if r["model"] == model and r["image"] in names
+                 and r["level"] in levels and round(r["quality"], 6) in {round(q, 6) for q in cfg.qualities}]
+    base_rows = [r for r in _done(out / "baselines.jsonl", ())[1]
+                 if r["image"] in names and r["codec"] in cfg.baselines]
+    agg = {"machine": machine(), "date": dt.date.today().isoformat(), "commit": commit(),
+           "model_id": model, "images": cfg.images, "n_images": len(files),
+           "levels": [codec.levels[lv].to_dict() for lv in levels],
+           "ours": aggregate(ours_rows, ("level", "quality")),
+           "baselines": aggregate(base_rows, ("codec", "setting"))}
+    (out / "aggregate.json").write_text(json.dumps(agg, indent=1))
+    return agg
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), {platform.system()}"
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parents[2], timeout=5).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
