@@ -122,7 +122,19 @@ def cmd_bench(args) -> None:
             raise InputError("baselines need the bench extra: pip install -e '.[bench]' "
                              "(or pass --baselines none)") from None
     cfg = BenchConfig(args.images, args.out, quals, levels, baselines, args.anchors, args.report, args.limit)
-    agg = run(cfg, _load(args))
+    codec = _load(args)
+    agg = run(cfg, codec)
+    speed_file = Path(args.out) / "speed.json"
+    if args.speed:
+        from .bench.run import speed_image
+        from .bench.speed import coder_throughput, measure_speed
+
+        name, img = speed_image(args.images)
+        speed = {"image": name, "repeats": 5, "levels": measure_speed(codec, img),
+                 "coder": coder_throughput(codec, img)}
+        speed_file.write_text(json.dumps(speed, indent=1))
+    if speed_file.exists():
+        agg["speed"] = json.loads(speed_file.read_text())
     if args.report:
         anchors = Path(args.anchors) if args.anchors else Path(__file__).resolve().parents[2] / "shared" / "anchors"
         summary = write_report(agg, Path(args.report), anchors)
@@ -179,6 +191,51 @@ def cmd_train(args) -> None:
     print(f"exported {path}")
 
 
+def cmd_search(args) -> None:
+    from .train.search import SearchConfig, search
+    from .weights import load_weights, save_weights
+
+    if not Path(args.data).is_dir():
+        raise InputError(f"not a folder of images: {args.data}")
+    out = _out_path(args.out, args.force)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    model, _, other = load_weights(args.weights)
+    levels, scores = search(model, SearchConfig(args.data, crop=args.crop, max_levels=args.max_levels))
+    other["search"] = {"candidates": len(scores), "crop": args.crop, "data": Path(args.data).name}
+    save_weights(model, out, levels, extra=other)
+    if args.scores:
+        rows = [{"widths": list(t.structure.indices), "partites": t.structure.partites,
+                 "dec_kmac_per_px": t.dec_kmac, "enc_kmac_per_px": t.enc_kmac, "rd_loss": t.rd_loss,
+                 "val_bpp": t.bpp, "val_psnr": t.psnr} for t in scores]
+        Path(args.scores).write_text(json.dumps(rows, indent=1))
+    print(f"{len(scores)} candidates, {len(levels)} levels on the Pareto front -> {out}")
+
+
+def cmd_export(args) -> None:
+    from .codec import BasicModel
+    from .config import ModelConfig
+    from .train.checkpoint import load_checkpoint
+    from .weights import load_weights, save_weights
+
+    ckpt = Path(args.run) / "checkpoint.safetensors" if Path(args.run).is_dir() else Path(args.run)
+    if not ckpt.is_file():
+        raise InputError(f"no training checkpoint at {ckpt}")
+    out = _out_path(args.out, args.force)
+    from safetensors import safe_open
+
+    with safe_open(str(ckpt), framework="pt") as f:
+        info = json.loads(f.metadata()["info"])
+    model = BasicModel(ModelConfig.from_json(info["config"]))
+    load_checkpoint(ckpt, model, None, None)
+    model.eval()
+    levels = load_weights(args.levels_from)[1] if args.levels_from else None
+    save_weights(model, out, levels, extra={"trained_steps": info["step"]})
+    print(f"step {info['step']} of {ckpt} -> {out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="basic-codec", description=__doc__.split("\n")[0], epilog=EPILOG)
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -228,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--report", default="docs/RESULTS.md", help="markdown report to (re)write; '' for none")
     b.add_argument("--readme", help="also refresh the results block of this README")
     b.add_argument("--limit", type=int, help="first N images only")
+    b.add_argument("--speed", action="store_true",
+                   help="also time every level on one 768x512 image (median of 5), network vs entropy coding")
     b.add_argument("--weights")
     b.add_argument("--threads", type=int)
     b.set_defaults(func=cmd_bench)
@@ -253,6 +312,24 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init-weights", help="start from exported weights (e.g. the shipped ones)")
     t.add_argument("--threads", type=int)
     t.set_defaults(func=cmd_train)
+
+    se = sub.add_parser("search", help="measure structures on the validation split, write the level table")
+    se.add_argument("data", help="the training folder (its 5%% validation split is used)")
+    se.add_argument("--weights", help="weights to search (default: shipped)")
+    se.add_argument("--out", required=True, help="weights file to write, with the new level table")
+    se.add_argument("--crop", type=int, default=192, help="centre crop of each validation image")
+    se.add_argument("--max-levels", type=int, default=12)
+    se.add_argument("--scores", help="also write every candidate's score as JSON here")
+    se.add_argument("--threads", type=int)
+    se.add_argument("--force", action="store_true", help="overwrite an existing output")
+    se.set_defaults(func=cmd_search)
+
+    ex = sub.add_parser("export", help="training checkpoint -> shipped .safetensors (no optimizer state)")
+    ex.add_argument("run", help="run folder or checkpoint.safetensors")
+    ex.add_argument("out")
+    ex.add_argument("--levels-from", help="copy the level table of these weights (default: hand-picked)")
+    ex.add_argument("--force", action="store_true", help="overwrite an existing output")
+    ex.set_defaults(func=cmd_export)
     return p
 
 

@@ -91,20 +91,25 @@ class BasicModel(nn.Module):
 
     # ------------------------------------------------------------------ training
     def forward(self, x: torch.Tensor, q: torch.Tensor, s: Structure,
-                assign: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Differentiable pass: x_hat and per-image bits of y and z (uniform-noise rate proxy)."""
+                assign: torch.Tensor | None = None, noise: bool = True) -> dict[str, torch.Tensor]:
+        """Differentiable pass: x_hat and per-image bits of y and z.
+
+        noise=True: uniform-noise rate proxy (training). noise=False: rounded latents, i.e. the
+        rate the coder would spend up to the table quantization of scales (evaluation, search).
+        """
         wa, wha, whs, ws = s.widths(self.cfg)
         gain, inv_gain = self.gains(q)
         y = self.g_a(x, wa) * gain
         z = self.h_a(y, wha)
-        z_lik = self.prior.likelihood(z + torch.empty_like(z).uniform_(-0.5, 0.5))
+        z_lik = self.prior.likelihood(z + torch.empty_like(z).uniform_(-0.5, 0.5) if noise else torch.round(z))
         hyper = self.h_s(ste_round(z), whs)
-        noise = torch.empty_like(y).uniform_(-0.5, 0.5)
+        y_noise = torch.empty_like(y).uniform_(-0.5, 0.5)
         bits_y = torch.zeros(x.shape[0], device=x.device)
 
         def emit(mask, mean, scale, y_hat):
             nonlocal bits_y
-            lik = gaussian_likelihood(y + noise - mean, lower_bound(scale, self.cfg.scale_min))
+            r = y + y_noise - mean if noise else torch.round(y - mean)
+            lik = gaussian_likelihood(r, lower_bound(scale, self.cfg.scale_min))
             bits_y = bits_y + (-torch.log2(lik) * mask).sum(dim=(1, 2, 3))
             values = ste_round(y - mean) + mean
             return torch.where(mask, values, torch.zeros_like(y) if y_hat is None else y_hat)
@@ -125,8 +130,9 @@ class BasicModel(nn.Module):
         return self.z_pmf.cpu().numpy()[ch]
 
     @torch.inference_mode()
-    def encode_tile(self, x: torch.Tensor, q: float, s: Structure) -> TileCode:
-        """x: (1, 3, H, W) in [0, 1] with H, W multiples of 64."""
+    def tile_symbols(self, x: torch.Tensor, q: float, s: Structure) -> tuple[np.ndarray, np.ndarray, list, int]:
+        """The network half of encoding: x (1, 3, H, W), H and W multiples of 64 ->
+        (z symbols, their probability rows, y chunks (symbols, stds) per partite step, CRC32)."""
         cfg = self.cfg
         wa, wha, whs, _ = s.widths(cfg)
         gain, _ = self.gains(torch.tensor([q]))
@@ -134,9 +140,6 @@ class BasicModel(nn.Module):
         z = self.h_a(y, wha)
         zc = torch.round(z).clamp_(-cfg.z_bound, cfg.z_bound)
         z_sym = (zc[0].reshape(-1) + cfg.z_bound).to(torch.int32).numpy()
-        rows = self._z_rows(*zc.shape[1:])
-        z_bytes = ans.encode_categorical(z_sym, rows)
-        est = float(-np.log2(rows[np.arange(len(z_sym)), z_sym] / rows.sum(1)).sum())
         crc = zlib.crc32(z_sym.tobytes())
         hyper = self.h_s(zc, whs)
         chunks: list[tuple[np.ndarray, np.ndarray]] = []
@@ -154,7 +157,15 @@ class BasicModel(nn.Module):
             return y_hat
 
         self._context_loop(hyper, self._partites(s, *y.shape[2:]), emit)
+        return z_sym, self._z_rows(*zc.shape[1:]), chunks, crc
+
+    def encode_tile(self, x: torch.Tensor, q: float, s: Structure) -> TileCode:
+        """x: (1, 3, H, W) in [0, 1] with H, W multiples of 64."""
+        cfg = self.cfg
+        z_sym, rows, chunks, crc = self.tile_symbols(x, q, s)
+        z_bytes = ans.encode_categorical(z_sym, rows)
         y_bytes = ans.encode_gaussian_chunks(chunks, cfg.symbol_bound)
+        est = float(-np.log2(rows[np.arange(len(z_sym)), z_sym] / rows.sum(1)).sum())
         for sym_np, stds in chunks:
             idx = np.round((np.log(stds) - self.scales.log_min) / self.scales.step).astype(np.int64)
             est += self.scales.neg_log2_prob(sym_np, idx, cfg.symbol_bound)

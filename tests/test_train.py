@@ -29,7 +29,7 @@ def _eval_loss(model, x):
 
 def test_loss_falls(tmp_path, data_dir):
     tc = TrainConfig(data=str(data_dir), out=str(tmp_path / "run"), config="tiny", steps=60, batch=4,
-                     crop=64, lr=2e-3, warmup=5, checkpoint_minutes=100)
+                     crop=64, lr=5e-4, warmup=5, checkpoint_minutes=100)
     from basic_codec.codec import BasicModel
     from basic_codec.config import preset
     from basic_codec.train.data import CropSampler, list_images
@@ -52,3 +52,9 @@ def test_resume_is_exact(tmp_path, data_dir):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
+    # export turns the checkpoint into the same weights the run wrote (no optimizer state)
+    from basic_codec.cli import main
+
+    assert main(["export", str(tmp_path / "b"), str(tmp_path / "exported.safetensors")]) == 0
+    e = load_file(str(tmp_path / "exported.safetensors"))
+    assert e.keys() == b.keys() and all(torch.equal(e[k], b[k]) for k in e)

@@ -130,8 +130,32 @@ symbols' probabilities under the coding distributions); the header is counted ap
 
 {chr(10).join(detail)}
 """
+    if agg.get("speed"):
+        text += speed_section(agg["speed"])
     report.write_text(text)
     return "\n".join(summary)
+
+
+def speed_section(speed: dict) -> str:
+    """`bench --speed`: seconds per level on one image, split into network and entropy coding."""
+    rows = speed["levels"]
+    top = max(rows, key=lambda r: r["dec_kmac_per_px"])
+    lines = [f"\n## Speed per level (`bench --speed`)\n",
+             f"One image ({speed['image']}), every level timed in the same run, median of {speed['repeats']}; "
+             "entropy = time inside the constriction coder, network = the rest.\n",
+             "| level | dec kMAC/px | enc s | enc entropy s | dec s | dec network s | dec entropy s | entropy share of decode | decode speed-up vs top |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: r["level"]):
+        lines.append(f"| {r['level']} | {r['dec_kmac_per_px']:.1f} | {r['enc_s']:.3f} | {r['enc_entropy_s']:.3f} | "
+                     f"{r['dec_s']:.3f} | {r['dec_network_s']:.3f} | {r['dec_entropy_s']:.3f} | "
+                     f"{100 * r['dec_entropy_s'] / r['dec_s']:.1f} % | {top['dec_s'] / r['dec_s']:.2f}x |")
+    c = speed.get("coder")
+    if c:
+        lines.append(f"\nEntropy decoder alone at the top level ({c['symbols']} y symbols, {c['steps']} partite steps): "
+                     f"{c['ours_sym_per_s'] / 1e6:.2f} M symbols/s through basic-codec's reader, "
+                     f"{c['constriction_sym_per_s'] / 1e6:.2f} M symbols/s for one constriction call on the same "
+                     f"symbols (ratio {c['constriction_sym_per_s'] / c['ours_sym_per_s']:.2f}x).\n")
+    return "\n".join(lines) + "\n"
 
 
 def update_readme(readme: Path, summary: str, report_rel: str, agg: dict) -> None:

@@ -52,6 +52,16 @@ def _load_rgb(p: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
+def speed_image(folder: str) -> tuple[str, np.ndarray]:
+    """The first 768x512 (landscape Kodak-sized) image of the folder, else its first image."""
+    files = _images(folder, None)
+    for p in files:
+        with Image.open(p) as im:
+            if im.size == (768, 512):
+                return p.name, _load_rgb(p)
+    return files[0].name, _load_rgb(files[0])
+
+
 def _done(path: Path, key_fields: tuple[str, ...]) -> tuple[set, list[dict]]:
     rows = []
     if path.exists():

@@ -5,12 +5,40 @@ will read back in the same order. ANS is a stack, so chunks are pushed in revers
 """
 from __future__ import annotations
 
-import numpy as np
+import functools
+import time
+
 import constriction
+import numpy as np
 
 from ..errors import FormatError
 
 _coders: dict[tuple, object] = {}
+
+
+class Stopwatch:
+    """Seconds spent inside the coder since `reset`: lets `bench --speed` split a decode into
+    network time and entropy-coding time without a second code path."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def reset(self) -> None:
+        self.seconds = 0.0
+
+
+CODING = Stopwatch()
+
+
+def _clocked(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            CODING.seconds += time.perf_counter() - t0
+    return wrapper
 
 
 def _gaussian(bound: int):
@@ -38,6 +66,7 @@ def from_bytes(data: bytes):
     return constriction.stream.stack.AnsCoder(words)
 
 
+@_clocked
 def encode_gaussian_chunks(chunks: list[tuple[np.ndarray, np.ndarray]], bound: int) -> bytes:
     """chunks: (int32 symbols, float64 stds) in decoding order; zero-mean Gaussians."""
     coder = constriction.stream.stack.AnsCoder()
@@ -55,6 +84,7 @@ class GaussianReader:
         self.coder = from_bytes(data)
         self.model = _gaussian(bound)
 
+    @_clocked
     def read(self, stds: np.ndarray) -> np.ndarray:
         if stds.size == 0:
             return np.zeros(0, dtype=np.int32)
@@ -64,6 +94,7 @@ class GaussianReader:
             raise FormatError(f"corrupt y stream ({e})") from None
 
 
+@_clocked
 def encode_categorical(symbols: np.ndarray, probs: np.ndarray) -> bytes:
     """symbols (n,) in 0..L-1 with one probability row (n, L) each."""
     coder = constriction.stream.stack.AnsCoder()
@@ -72,6 +103,7 @@ def encode_categorical(symbols: np.ndarray, probs: np.ndarray) -> bytes:
     return to_bytes(coder)
 
 
+@_clocked
 def decode_categorical(data: bytes, probs: np.ndarray) -> np.ndarray:
     coder = from_bytes(data)
     if probs.shape[0] == 0:

@@ -114,7 +114,8 @@ def train(tc: TrainConfig) -> Path:
         optimizer.zero_grad(set_to_none=True)
         # Spike guard: a loss far above its running average (or not finite) is skipped, not
         # learned from; one bad step of a wide structure can otherwise wreck the shared weights.
-        spike = not math.isfinite(float(loss)) or (ema is not None and float(loss) > 10 * ema)
+        loss_value = float(loss.detach())
+        spike = not math.isfinite(loss_value) or (ema is not None and loss_value > 10 * ema)
         if not spike:
             (loss + aux).backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip)

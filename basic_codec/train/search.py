@@ -1,0 +1,115 @@
+"""Structure search: measure candidate structures on the validation split, keep the Pareto front.
+
+Every candidate is scored by its RD loss (bpp + lambda(q) * 255^2 * MSE, averaged over a few
+qualities) with rounded latents on centre crops of the held-out files of the training folder,
+never on Kodak. The level table is the Pareto front of (decoder kMAC/px, RD loss): each level
+costs more than the one below it and is better on the validation images.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..codec import BasicModel
+from ..progress import Progress
+from ..structure import Level, Structure, cost, make_levels
+from .data import load_rgb, split
+
+
+@dataclass
+class SearchConfig:
+    data: str
+    crop: int = 192
+    qualities: tuple[float, ...] = (0.2, 0.5, 0.8)
+    max_levels: int = 12
+
+
+@dataclass(frozen=True)
+class Score:
+    structure: Structure
+    dec_kmac: float
+    enc_kmac: float
+    rd_loss: float
+    bpp: float
+    psnr: float
+
+
+def candidates(model: BasicModel) -> list[Structure]:
+    """Every (transform width, hyper width, K) with encoder and decoder halves alike.
+
+    Tying g_a to g_s and h_a to h_s keeps the encoder cost falling with the decoder cost, so a
+    level fits an encoder budget as well as a decoder one; 5 x 5 x 4 = 100 candidates.
+    """
+    n = len(model.cfg.widths)
+    return [Structure(g, h, h, g, k)
+            for g, h, k in itertools.product(range(n), range(n), model.cfg.partite_options)]
+
+
+def validation_crops(data: str, crop: int) -> torch.Tensor:
+    """Centre crops (reflect-padded where smaller) of the validation files, as one batch."""
+    _, val = split(data)
+    out = []
+    for f in val:
+        img = load_rgb(f)
+        ph, pw = max(0, crop - img.shape[0]), max(0, crop - img.shape[1])
+        if ph or pw:
+            img = np.pad(img, ((0, ph), (0, pw), (0, 0)), mode="reflect")
+        y, x = (img.shape[0] - crop) // 2, (img.shape[1] - crop) // 2
+        out.append(img[y : y + crop, x : x + crop])
+    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+@torch.inference_mode()
+def score(model: BasicModel, x: torch.Tensor, s: Structure, qualities: tuple[float, ...]) -> Score:
+    cfg, pixels = model.cfg, x.shape[2] * x.shape[3]
+    losses, bpps, psnrs = [], [], []
+    for q in qualities:
+        out = model(x, torch.full((x.shape[0],), q), s, noise=False)
+        bpp = (out["bits_y"] + out["bits_z"]) / pixels
+        mse = F.mse_loss(out["x_hat"].clamp(0, 1), x, reduction="none").mean(dim=(1, 2, 3))
+        losses.append(float((bpp + cfg.lmbda(q) * 255**2 * mse).mean()))
+        bpps.append(float(bpp.mean()))
+        psnrs.append(float((10 * torch.log10(1 / mse.clamp_min(1e-10))).mean()))
+    c = cost(cfg, s, model.steps(s))
+    return Score(s, c.decoder / 1000, c.encoder / 1000, float(np.mean(losses)), float(np.mean(bpps)),
+                 float(np.mean(psnrs)))
+
+
+def pareto_front(scores: list[Score]) -> list[Score]:
+    """Scores not beaten by a cheaper-or-equal decoder with lower RD loss, cheapest first."""
+    front: list[Score] = []
+    for sc in sorted(scores, key=lambda t: (t.dec_kmac, t.rd_loss, t.enc_kmac)):
+        if not front or sc.rd_loss < front[-1].rd_loss:
+            front.append(sc)
+    return front
+
+
+def thin(front: list[Score], keep: int) -> list[Score]:
+    """At most `keep` levels, spread evenly in log decoder cost, always keeping both ends."""
+    if len(front) <= keep:
+        return front
+    logc = np.log([s.dec_kmac for s in front])
+    targets = np.linspace(logc[0], logc[-1], keep)
+    chosen = sorted({int(np.argmin(np.abs(logc - t))) for t in targets})
+    return [front[i] for i in chosen]
+
+
+def search(model: BasicModel, sc: SearchConfig) -> tuple[list[Level], list[Score]]:
+    """-> (level table, every candidate's score)."""
+    model.eval()
+    x = validation_crops(sc.data, sc.crop)
+    cands = candidates(model)
+    bar = Progress(len(cands), "search")
+    scores = []
+    for s in cands:
+        scores.append(score(model, x, s, sc.qualities))
+        bar.update(1, best=f"{min(t.rd_loss for t in scores):.4g}")
+    front = thin(pareto_front(scores), sc.max_levels)
+    by_structure = {t.structure: t for t in front}
+    levels = make_levels(model.cfg, [t.structure for t in front], model.steps,
+                         lambda s: (by_structure[s].bpp, by_structure[s].psnr))
+    return levels, scores

@@ -1,0 +1,50 @@
+"""Structure search and export: the level table is a true Pareto front measured on held-out files."""
+import json
+
+import numpy as np
+from PIL import Image
+
+from basic_codec.cli import main
+from basic_codec.structure import Structure
+from basic_codec.train.data import split
+from basic_codec.train.search import Score, pareto_front, thin
+from basic_codec.weights import load_weights
+
+
+def _score(dec, loss):
+    return Score(Structure(0, 0, 0, 0, 1), dec, dec, loss, 0.0, 0.0)
+
+
+def test_pareto_front_keeps_only_improvements():
+    scores = [_score(5, 1.0), _score(1, 3.0), _score(3, 2.0), _score(4, 2.5), _score(2, 3.5)]
+    front = pareto_front(scores)
+    assert [(s.dec_kmac, s.rd_loss) for s in front] == [(1, 3.0), (3, 2.0), (5, 1.0)]
+    many = [_score(float(2**i), 10.0 - i) for i in range(20)]
+    kept = thin(many, 8)
+    assert len(kept) <= 8 and kept[0] is many[0] and kept[-1] is many[-1]
+
+
+def test_search_and_export_cli(tmp_path, crop, tiny_weights, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(40):  # enough files that the 5 % split holds some out
+        Image.fromarray(np.roll(crop, 7 * i, axis=1)).save(data / f"f{i:02d}.png")
+    assert split(data)[1], "no validation files"
+    out, scores = tmp_path / "searched.safetensors", tmp_path / "scores.json"
+    code = main(["search", str(data), "--weights", str(tiny_weights), "--out", str(out), "--crop", "64",
+                 "--scores", str(scores)])
+    assert code == 0, capsys.readouterr().err
+    _, levels, meta = load_weights(out)
+    rows = json.loads(scores.read_text())
+    assert len(rows) == 2 * 2 * 4 and meta["search"]["candidates"] == len(rows)
+    decs = [lv.dec_kmac_per_px for lv in levels]
+    assert decs == sorted(decs) and all(lv.val_bpp is not None for lv in levels)
+    # each level is better (lower RD loss) on validation than every cheaper one
+    loss = {(tuple(r["widths"]), r["partites"]): r["rd_loss"] for r in rows}
+    ladder = [loss[(lv.structure.indices, lv.structure.partites)] for lv in levels]
+    assert all(a > b for a, b in zip(ladder, ladder[1:]))
+    code = main(["levels", "--weights", str(out)])
+    assert code == 0 and "val" in capsys.readouterr().out
+    # a second run refuses to overwrite
+    assert main(["search", str(data), "--weights", str(tiny_weights), "--out", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
