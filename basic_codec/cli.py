@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -185,10 +186,12 @@ def cmd_train(args) -> None:
     if (out / "checkpoint.safetensors").exists() and not args.resume:
         raise InputError(f"{out} already holds a run; pass --resume to continue it")
     tc = TrainConfig(data=args.data, out=args.out, config=args.config, steps=args.steps,
-                     batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed,
+                     batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed, warmup=args.warmup,
+                     checkpoint_minutes=args.checkpoint_minutes,
                      max_minutes=args.max_minutes, init_weights=args.init_weights)
     path = train(tc)
-    print(f"exported {path}")
+    if os.environ.get("RANK", "0") == "0":
+        print(f"exported {path}")
 
 
 def cmd_search(args) -> None:
@@ -308,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--crop", type=int, default=128)
     t.add_argument("--lr", type=float, default=3e-4)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--warmup", type=int, default=300, help="linear warm-up steps before the cosine decay")
+    t.add_argument("--checkpoint-minutes", type=float, default=10.0)
     t.add_argument("--max-minutes", type=float, help="stop with a checkpoint after this long")
     t.add_argument("--init-weights", help="start from exported weights (e.g. the shipped ones)")
     t.add_argument("--threads", type=int)

@@ -90,6 +90,16 @@ class BasicModel(nn.Module):
         return len(decode_steps(self.tables.assignment(s.partites)))
 
     # ------------------------------------------------------------------ training
+    batch_share: tuple[int, int] = (0, 1)  # (this process, processes) when the batch is split
+
+    def _noise(self, like: torch.Tensor) -> torch.Tensor:
+        """Uniform noise in [-0.5, 0.5). With the batch split over processes, each one draws
+        the whole batch's noise and keeps its share, so N processes see what one would."""
+        rank, world = self.batch_share
+        n = like.shape[0]
+        full = torch.empty((n * world, *like.shape[1:]), device=like.device).uniform_(-0.5, 0.5)
+        return full[rank * n : (rank + 1) * n]
+
     def forward(self, x: torch.Tensor, q: torch.Tensor, s: Structure,
                 assign: torch.Tensor | None = None, noise: bool = True) -> dict[str, torch.Tensor]:
         """Differentiable pass: x_hat and per-image bits of y and z.
@@ -101,9 +111,9 @@ class BasicModel(nn.Module):
         gain, inv_gain = self.gains(q)
         y = self.g_a(x, wa) * gain
         z = self.h_a(y, wha)
-        z_lik = self.prior.likelihood(z + torch.empty_like(z).uniform_(-0.5, 0.5) if noise else torch.round(z))
+        z_lik = self.prior.likelihood(z + self._noise(z) if noise else torch.round(z))
         hyper = self.h_s(ste_round(z), whs)
-        y_noise = torch.empty_like(y).uniform_(-0.5, 0.5)
+        y_noise = self._noise(y)
         bits_y = torch.zeros(x.shape[0], device=x.device)
 
         def emit(mask, mean, scale, y_hat):

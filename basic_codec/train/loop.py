@@ -23,6 +23,7 @@ from ..structure import Structure, cost
 from ..weights import load_weights, save_weights
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import CropSampler, split
+from .distributed import setup, teardown
 
 
 @dataclass
@@ -76,8 +77,10 @@ def rd_loss(model: BasicModel, x: torch.Tensor, q: torch.Tensor, s: Structure) -
 
 
 def train(tc: TrainConfig) -> Path:
+    d = setup(tc.batch)
     out = Path(tc.out)
     out.mkdir(parents=True, exist_ok=True)
+    d.barrier()
     ckpt = out / "checkpoint.safetensors"
     torch.manual_seed(tc.seed)
     rng = np.random.default_rng(tc.seed)
@@ -87,18 +90,22 @@ def train(tc: TrainConfig) -> Path:
     else:
         model = BasicModel(preset(tc.config))
     cfg = model.cfg
+    model.batch_share = (d.rank, d.world)
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
     step, ema, skipped = 0, None, 0
     if ckpt.exists():
         info = load_checkpoint(ckpt, model, optimizer, rng)
         step, ema, skipped = info["step"], info.get("ema"), info.get("skipped", 0)
-        print(f"resumed from {ckpt} at step {step}", flush=True)
-    (out / "train_config.json").write_text(json.dumps(asdict(tc), indent=2))
+        if d.main:
+            print(f"resumed from {ckpt} at step {step}", flush=True)
     train_files, val_files = split(tc.data)
     sampler = CropSampler(train_files, tc.crop)
-    print(f"{len(train_files)} training images, {len(val_files)} held out for validation", flush=True)
-    log = open(out / "log.jsonl", "a")
-    bar = Progress(tc.steps, "train", start=step)
+    if d.main:
+        (out / "train_config.json").write_text(json.dumps({**asdict(tc), "processes": d.world}, indent=2))
+        print(f"{len(train_files)} training images, {len(val_files)} held out for validation"
+              + (f"; {d.world} processes" if d.world > 1 else ""), flush=True)
+    log = open(out / "log.jsonl", "a") if d.main else None
+    bar = Progress(tc.steps, "train", start=step, enabled=d.main)
     t_start = last_ckpt = time.monotonic()
     first_step = step
     model.train()
@@ -107,41 +114,49 @@ def train(tc: TrainConfig) -> Path:
         for g in optimizer.param_groups:
             g["lr"] = lr
         s = sample_structure(step, cfg, rng)
-        q = torch.from_numpy(rng.random(tc.batch)).float()
-        x = sampler.batch(tc.batch, rng)
+        # every process draws the whole global batch (same RNG) and trains on its slice
+        q = d.slice(torch.from_numpy(rng.random(tc.batch)).float())
+        x = d.slice(sampler.batch(tc.batch, rng))
         loss, m = rd_loss(model, x, q, s)
+        loss_value, m["bpp"], m["mse"], m["psnr"] = d.mean([float(loss.detach()), m["bpp"], m["mse"], m["psnr"]])
         aux = model.prior.aux_loss(cfg.z_bound)
         optimizer.zero_grad(set_to_none=True)
         # Spike guard: a loss far above its running average (or not finite) is skipped, not
         # learned from; one bad step of a wide structure can otherwise wreck the shared weights.
-        loss_value = float(loss.detach())
         spike = not math.isfinite(loss_value) or (ema is not None and loss_value > 10 * ema)
         if not spike:
             (loss + aux).backward()
+            d.average_gradients(list(model.parameters()))
             torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip)
             optimizer.step()
-            ema = float(loss) if ema is None else 0.98 * ema + 0.02 * float(loss)
+            ema = loss_value if ema is None else 0.98 * ema + 0.02 * loss_value
         skipped += spike
         step += 1
-        bar.update(1, loss=float(loss.detach()), bpp=m["bpp"], psnr=m["psnr"])
-        if step % tc.log_every == 0 or step == tc.steps:
-            rec = {"step": step, "loss": float(loss.detach()), "aux": float(aux.detach()), "lr": lr, **m,
+        bar.update(1, loss=loss_value, bpp=m["bpp"], psnr=m["psnr"])
+        if log and (step % tc.log_every == 0 or step == tc.steps):
+            rec = {"step": step, "loss": loss_value, "aux": float(aux.detach()), "lr": lr, **m,
                    "widths": list(s.indices), "partites": s.partites,
                    "dec_kmac": cost(cfg, s).decoder / 1000, "skipped": skipped, "steps_per_s": round(bar.rate(), 3),
                    "time": time.time()}
             log.write(json.dumps(rec) + "\n")
             log.flush()
         now = time.monotonic()
-        out_of_time = (tc.max_minutes is not None and now - t_start > tc.max_minutes * 60) or (
+        # clocks differ between processes: process 0's decision counts for all
+        out_of_time = d.any(d.main and tc.max_minutes is not None and now - t_start > tc.max_minutes * 60) or (
             tc.stop_after is not None and step - first_step >= tc.stop_after)
-        if now - last_ckpt > tc.checkpoint_minutes * 60 or step == tc.steps or out_of_time:
-            save_checkpoint(ckpt, model, optimizer, rng, {"step": step, "ema": ema, "skipped": skipped,
-                                                                  "config": cfg.to_json()})
+        if d.any(d.main and now - last_ckpt > tc.checkpoint_minutes * 60) or step == tc.steps or out_of_time:
+            if d.main:
+                save_checkpoint(ckpt, model, optimizer, rng, {"step": step, "ema": ema, "skipped": skipped,
+                                                              "config": cfg.to_json(), "processes": d.world})
             last_ckpt = now
         if out_of_time:
-            print(f"stopped at step {step}; --resume continues", flush=True)
+            if d.main:
+                print(f"stopped at step {step}; --resume continues", flush=True)
             break
-    log.close()
     model.eval()
-    save_weights(model, out / "weights.safetensors", extra={"trained_steps": step})
+    if log:
+        log.close()
+        save_weights(model, out / "weights.safetensors", extra={"trained_steps": step})
+    d.barrier()
+    teardown(d)
     return out / "weights.safetensors"
