@@ -13,26 +13,9 @@ from pathlib import Path
 
 from . import format as fmt
 from .errors import CodecError, InputError
+from .files import out_path, read_bytes
 
 EPILOG = "Quality q in [0, 1] sets the rate; the level (or a kMAC/px budget) sets the compute."
-
-
-def _out_path(path: str, force: bool) -> Path:
-    p = Path(path)
-    if p.exists() and not force:
-        raise InputError(f"{p} exists; pass --force to overwrite")
-    if p.is_dir():
-        raise InputError(f"{p} is a directory")
-    if not p.parent.exists():
-        raise InputError(f"output folder does not exist: {p.parent}")
-    return p
-
-
-def _read_bytes(path: str) -> bytes:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"no such file: {p}")
-    return p.read_bytes()
 
 
 def _load(args):
@@ -41,42 +24,53 @@ def _load(args):
     return load(args.weights, threads=args.threads)
 
 
-def cmd_compress(args) -> None:
+def _inputs_and_output(args, extensions: set[str]) -> tuple[list[Path] | None, str | None]:
+    """`IN OUT` (one file) or `IN... --out-dir DIR` (many, folders expanded)."""
+    from .files import expand
+
+    if args.out_dir:
+        return expand(args.paths, extensions), None
+    if len(args.paths) != 2:
+        raise InputError("give INPUT OUTPUT, or several inputs (files or folders) with --out-dir DIR")
+    return None, args.paths[1]
+
+
+def _finish_batch(done) -> int:
+    """One error line per failed file; exit code 2 if any failed (the others are written)."""
+    failed = [d for d in done if not d.ok]
+    for d in failed:
+        print(f"basic-codec: error: {d.message}", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def cmd_compress(args) -> int | None:
+    from .files import IMAGE_EXTENSIONS, compress_file, run_many
+
+    options = dict(quality=args.quality, level=args.level, budget=args.budget, enc_budget=args.enc_budget,
+                   force=args.force)
+    many, output = _inputs_and_output(args, IMAGE_EXTENSIONS)
+    if many:
+        return _finish_batch(run_many("compress", many, args.out_dir, ".bsic", options, args.weights, args.jobs))
     from .imageio import read_image
-    from .weights import atomic_write_bytes
 
-    out = _out_path(args.output, args.force)
-    arr, mode = read_image(args.input)
-    codec = _load(args)
-    r = codec.compress_report(arr, args.quality, args.level, args.budget, args.enc_budget, mode=mode)
-    atomic_write_bytes(out, r.data)
-    h, w = arr.shape[:2]
-    lv = codec.levels[r.level]
-    print(f"{args.input} -> {out}: {len(r.data)} bytes, {8 * len(r.data) / (h * w):.4f} bpp, "
-          f"level {r.level} ({lv.dec_kmac_per_px:.1f} kMAC/px decode), {r.seconds:.2f} s")
+    read_image(args.paths[0])  # a bad input fails before the model is loaded
+    print(compress_file(_load(args), args.paths[0], output, **options).message)
 
 
-def cmd_decompress(args) -> None:
-    from .weights import atomic_write_bytes
-    import io
+def cmd_decompress(args) -> int | None:
+    from .files import decompress_file, run_many
 
-    out = _out_path(args.output, args.force)
-    data = _read_bytes(args.input)
-    fmt.unpack(data)  # fail fast on a bad file before loading the model
-    codec = _load(args)
-    img = codec.decompress(data)
-    buf = io.BytesIO()
-    fmt_name = {".png": "PNG", ".bmp": "BMP", ".ppm": "PPM", ".tif": "TIFF", ".tiff": "TIFF"}.get(
-        out.suffix.lower())
-    if fmt_name is None:
-        raise InputError(f"output must be .png, .bmp, .ppm or .tiff (lossless), got {out.name}")
-    img.save(buf, fmt_name)
-    atomic_write_bytes(out, buf.getvalue())
-    print(f"{args.input} -> {out}: {img.width}x{img.height} {img.mode}")
+    many, output = _inputs_and_output(args, {".bsic"})
+    if many:
+        return _finish_batch(run_many("decompress", many, args.out_dir, ".png", {"force": args.force},
+                                      args.weights, args.jobs))
+    out_path(output, args.force)
+    fmt.unpack(read_bytes(args.paths[0]))  # fail fast on a bad file before loading the model
+    print(decompress_file(_load(args), args.paths[0], output, force=args.force).message)
 
 
 def cmd_info(args) -> None:
-    data = _read_bytes(args.input)
+    data = read_bytes(args.input)
     f = fmt.unpack(data)
     info = {"file": args.input, "bytes": len(data), "version": f.version, "model_id": f.model_id.hex(),
             "width": f.width, "height": f.height, "mode": f.mode, "bit_depth": f.bit_depth,
@@ -200,7 +194,7 @@ def cmd_search(args) -> None:
 
     if not Path(args.data).is_dir():
         raise InputError(f"not a folder of images: {args.data}")
-    out = _out_path(args.out, args.force)
+    out = out_path(args.out, args.force)
     if args.threads:
         import torch
 
@@ -226,7 +220,7 @@ def cmd_export(args) -> None:
     ckpt = Path(args.run) / "checkpoint.safetensors" if Path(args.run).is_dir() else Path(args.run)
     if not ckpt.is_file():
         raise InputError(f"no training checkpoint at {ckpt}")
-    out = _out_path(args.out, args.force)
+    out = out_path(args.out, args.force)
     from safetensors import safe_open
 
     with safe_open(str(ckpt), framework="pt") as f:
@@ -251,8 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--force", action="store_true", help="overwrite an existing output")
 
     c = sub.add_parser("compress", help="image (PNG/JPEG/...) -> .bsic")
-    c.add_argument("input")
-    c.add_argument("output")
+    c.add_argument("paths", nargs="+", metavar="PATH", help="INPUT OUTPUT, or inputs (files/folders) with --out-dir")
+    c.add_argument("--out-dir", help="compress every input into this folder as NAME.bsic (process pool)")
+    c.add_argument("--jobs", type=int, help="processes for --out-dir (default: one per core)")
     c.add_argument("-q", "--quality", type=float, default=0.5, help="0 (smallest) .. 1 (best); default 0.5")
     g = c.add_mutually_exclusive_group()
     g.add_argument("--level", type=int, help="complexity level (see `levels`); default: the highest")
@@ -262,8 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_compress)
 
     d = sub.add_parser("decompress", help=".bsic -> PNG (structure and quality come from the file)")
-    d.add_argument("input")
-    d.add_argument("output")
+    d.add_argument("paths", nargs="+", metavar="PATH", help="INPUT OUTPUT, or inputs (files/folders) with --out-dir")
+    d.add_argument("--out-dir", help="decompress every input into this folder as NAME.png (process pool)")
+    d.add_argument("--jobs", type=int, help="processes for --out-dir (default: one per core)")
     common(d)
     d.set_defaults(func=cmd_decompress)
 
@@ -342,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args) or 0
     except CodecError as e:
         if args.debug:
             raise
@@ -356,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("basic-codec: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return code
 
 
 if __name__ == "__main__":

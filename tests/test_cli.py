@@ -93,3 +93,28 @@ def test_python_dash_m_and_help():
     r = subprocess.run([sys.executable, "-m", "basic_codec", "decompress", "/nonexistent.bsic", "/tmp/x.png"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_many_files_with_a_process_pool(tmp_path, crop, tiny_weights, capsys):
+    src, enc, dec = tmp_path / "src", tmp_path / "enc", tmp_path / "dec"
+    for d in (src, enc, dec):
+        d.mkdir()
+    for i in range(3):
+        Image.fromarray(crop[:, i * 20 :]).save(src / f"img{i}.png")
+    (src / "broken.png").write_bytes(b"not an image")
+    code, out, err = run(["compress", src, "--out-dir", enc, "--jobs", "2", "--weights", tiny_weights, "-q", "0.4"],
+                         capsys)
+    errors = [line for line in err.splitlines() if line.startswith("basic-codec: error:")]
+    assert code == 2 and len(errors) == 1 and "broken.png" in errors[0]
+    assert "3 of 4 files" in out
+    assert sorted(p.name for p in enc.iterdir()) == ["img0.bsic", "img1.bsic", "img2.bsic"]  # nothing partial
+    code, out, err = run(["decompress", enc, "--out-dir", dec, "--weights", tiny_weights], capsys)
+    assert code == 0, err
+    for i in range(3):
+        assert Image.open(dec / f"img{i}.png").size == Image.open(src / f"img{i}.png").size
+    # the pool's bytes are the single-process bytes
+    code, _, err = run(["compress", src / "img1.png", tmp_path / "one.bsic", "--weights", tiny_weights, "-q", "0.4"],
+                       capsys)
+    assert code == 0 and (tmp_path / "one.bsic").read_bytes() == (enc / "img1.bsic").read_bytes()
+    code, _, err = run(["compress", src / "img1.png", "--weights", tiny_weights], capsys)
+    assert code == 2 and "--out-dir" in err

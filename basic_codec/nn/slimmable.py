@@ -10,6 +10,21 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def _sliced(module: nn.Module, key: tuple[int, int], make) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight, bias) for one width pair. At inference the contiguous slices are kept per width
+    pair (a structure's weights are cut once, not in every forward); `_version` changes whenever
+    the parameters are loaded or edited in place, which drops the stale copies."""
+    if module.training or torch.is_grad_enabled():
+        return make()
+    version = (module.weight._version, module.bias._version)
+    if module._slice_version != version:
+        module._slices, module._slice_version = {}, version
+    if key not in module._slices:
+        w, b = make()
+        module._slices[key] = (w.contiguous(), b.contiguous())
+    return module._slices[key]
+
+
 def _init(weight: torch.Tensor, fan_in: int) -> None:
     """PyTorch's default conv init (uniform, std 1/sqrt(3 fan_in)): keeps the deep GDN stacks tame."""
     bound = 1.0 / fan_in**0.5
@@ -23,11 +38,13 @@ class SlimConv2d(nn.Module):
         self.weight = nn.Parameter(torch.empty(out_max, in_max, kernel, kernel))
         self.bias = nn.Parameter(torch.zeros(out_max))
         _init(self.weight, in_max * kernel * kernel)
+        self._slices: dict = {}
+        self._slice_version = None
 
     def forward(self, x: torch.Tensor, out_ch: int | None = None) -> torch.Tensor:
-        out_ch = out_ch or self.weight.shape[0]
-        w = self.weight[:out_ch, : x.shape[1]]
-        return F.conv2d(x, w, self.bias[:out_ch], self.stride, self.kernel // 2)
+        out_ch, in_ch = out_ch or self.weight.shape[0], x.shape[1]
+        w, b = _sliced(self, (out_ch, in_ch), lambda: (self.weight[:out_ch, :in_ch], self.bias[:out_ch]))
+        return F.conv2d(x, w, b, self.stride, self.kernel // 2)
 
 
 class SlimConvTranspose2d(nn.Module):
@@ -39,10 +56,10 @@ class SlimConvTranspose2d(nn.Module):
         self.weight = nn.Parameter(torch.empty(in_max, out_max, kernel, kernel))
         self.bias = nn.Parameter(torch.zeros(out_max))
         _init(self.weight, in_max * kernel * kernel // (stride * stride))
+        self._slices: dict = {}
+        self._slice_version = None
 
     def forward(self, x: torch.Tensor, out_ch: int | None = None) -> torch.Tensor:
-        out_ch = out_ch or self.weight.shape[1]
-        w = self.weight[: x.shape[1], :out_ch]
-        return F.conv_transpose2d(
-            x, w, self.bias[:out_ch], self.stride, self.kernel // 2, output_padding=self.stride - 1
-        )
+        out_ch, in_ch = out_ch or self.weight.shape[1], x.shape[1]
+        w, b = _sliced(self, (out_ch, in_ch), lambda: (self.weight[:in_ch, :out_ch], self.bias[:out_ch]))
+        return F.conv_transpose2d(x, w, b, self.stride, self.kernel // 2, output_padding=self.stride - 1)
