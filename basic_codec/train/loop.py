@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import deque
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,6 +45,8 @@ class TrainConfig:
     max_minutes: float | None = None  # stop (with a checkpoint) after this long; --resume continues
     init_weights: str | None = None  # start from exported weights (e.g. the shipped ones)
     stop_after: int | None = None  # stop (with a checkpoint) after this many steps of this invocation
+    rollback_spikes: int = 10  # this many skipped steps among the last 50: roll back, halve the lr
+    max_rollbacks: int = 6
 
 
 def lr_at(step: int, tc: TrainConfig) -> float:
@@ -92,10 +95,11 @@ def train(tc: TrainConfig) -> Path:
     cfg = model.cfg
     model.batch_share = (d.rank, d.world)
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
-    step, ema, skipped = 0, None, 0
+    step, ema, skipped, lr_scale, rollbacks = 0, None, 0, 1.0, 0
     if ckpt.exists():
         info = load_checkpoint(ckpt, model, optimizer, rng)
         step, ema, skipped = info["step"], info.get("ema"), info.get("skipped", 0)
+        lr_scale, rollbacks = info.get("lr_scale", 1.0), info.get("rollbacks", 0)
         if d.main:
             print(f"resumed from {ckpt} at step {step}", flush=True)
     train_files, val_files = split(tc.data)
@@ -108,9 +112,10 @@ def train(tc: TrainConfig) -> Path:
     bar = Progress(tc.steps, "train", start=step, enabled=d.main)
     t_start = last_ckpt = time.monotonic()
     first_step = step
+    recent: deque[bool] = deque(maxlen=50)
     model.train()
     while step < tc.steps:
-        lr = lr_at(step, tc)
+        lr = lr_at(step, tc) * lr_scale
         for g in optimizer.param_groups:
             g["lr"] = lr
         s = sample_structure(step, cfg, rng)
@@ -131,6 +136,23 @@ def train(tc: TrainConfig) -> Path:
             optimizer.step()
             ema = loss_value if ema is None else 0.98 * ema + 0.02 * loss_value
         skipped += spike
+        recent.append(spike)
+        if sum(recent) >= tc.rollback_spikes and ckpt.exists():
+            # Diverging (many skipped steps in a row): go back to the last healthy checkpoint
+            # with half the learning rate; the data RNG runs on, so other batches follow.
+            info = load_checkpoint(ckpt, model, optimizer, None)
+            step, ema, lr_scale = info["step"], info.get("ema"), 0.5 * lr_scale
+            rollbacks += 1
+            recent.clear()
+            if rollbacks > tc.max_rollbacks:
+                raise RuntimeError(f"training diverged {rollbacks} times; last healthy checkpoint: {ckpt}")
+            if log:
+                log.write(json.dumps({"step": step, "rollback": rollbacks, "lr_scale": lr_scale,
+                                      "time": time.time()}) + "\n")
+            if d.main:
+                print(f"\ndiverging: back to step {step}, learning rate x{lr_scale:g}", flush=True)
+            bar.n = step
+            continue
         step += 1
         bar.update(1, loss=loss_value, bpp=m["bpp"], psnr=m["psnr"])
         if log and (step % tc.log_every == 0 or step == tc.steps):
@@ -144,10 +166,13 @@ def train(tc: TrainConfig) -> Path:
         # clocks differ between processes: process 0's decision counts for all
         out_of_time = d.any(d.main and tc.max_minutes is not None and now - t_start > tc.max_minutes * 60) or (
             tc.stop_after is not None and step - first_step >= tc.stop_after)
-        if d.any(d.main and now - last_ckpt > tc.checkpoint_minutes * 60) or step == tc.steps or out_of_time:
+        healthy = not any(recent)  # never checkpoint the start of a divergence
+        due = d.any(d.main and now - last_ckpt > tc.checkpoint_minutes * 60) and healthy
+        if due or step == tc.steps or out_of_time:
             if d.main:
-                save_checkpoint(ckpt, model, optimizer, rng, {"step": step, "ema": ema, "skipped": skipped,
-                                                              "config": cfg.to_json(), "processes": d.world})
+                save_checkpoint(ckpt, model, optimizer, rng, {
+                    "step": step, "ema": ema, "skipped": skipped, "lr_scale": lr_scale, "rollbacks": rollbacks,
+                    "config": cfg.to_json(), "processes": d.world})
             last_ckpt = now
         if out_of_time:
             if d.main:

@@ -1,0 +1,51 @@
+"""The shipped weights on a Kodak crop: every level round-trips, re-encodes to the same bytes,
+decodes to the same pixels with 1 and 2 threads, and codes within 2 % of its own estimate."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from basic_codec.weights import DEFAULT_WEIGHTS
+
+from .conftest import KODAK
+
+pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.exists(), reason="no shipped weights in this checkout")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    import basic_codec
+
+    return basic_codec.load()
+
+
+@pytest.fixture(scope="module")
+def kodak_crop():
+    path = KODAK / "kodim23.png"
+    if not path.exists():
+        pytest.skip("Kodak not found beside the checkout (../shared/data/kodak)")
+    return np.asarray(Image.open(path).convert("RGB"))[100:420, 200:584]  # 384 x 320
+
+
+def test_every_level_is_exact_and_deterministic(shipped, kodak_crop):
+    assert len(shipped.levels) >= 6
+    decs = [lv.dec_kmac_per_px for lv in shipped.levels]
+    assert decs == sorted(decs) and decs[-1] >= 10 * decs[0]
+    old = torch.get_num_threads()
+    try:
+        for lv in shipped.levels:
+            torch.set_num_threads(1)
+            rep = shipped.compress_report(kodak_crop, 0.5, level=lv.level)
+            px1 = np.asarray(shipped.decompress(rep.data))
+            torch.set_num_threads(2)
+            again = shipped.compress(kodak_crop, 0.5, level=lv.level)
+            px2 = np.asarray(shipped.decompress(rep.data))
+            assert again == rep.data, f"level {lv.level}: re-encode differs"
+            assert px1.shape == kodak_crop.shape and np.array_equal(px1, px2), f"level {lv.level}"
+            psnr = 10 * np.log10(255**2 / np.mean((px1.astype(float) - kodak_crop) ** 2))
+            assert psnr > 20, f"level {lv.level}: {psnr:.1f} dB"
+            # ANS spends at most a couple of words over the ideal code length per stream
+            est = rep.est_payload_bits / 8
+            assert 0.98 * est - 16 <= rep.payload_bytes <= 1.02 * est + 16, (lv.level, rep.payload_bytes, est)
+    finally:
+        torch.set_num_threads(old)
