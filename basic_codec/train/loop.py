@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from ..codec import BasicModel
 from ..config import ModelConfig, preset
+from ..errors import CodecError
 from ..progress import Progress
 from ..structure import Structure, cost
 from ..weights import load_weights, save_weights
@@ -145,7 +146,7 @@ def train(tc: TrainConfig) -> Path:
             rollbacks += 1
             recent.clear()
             if rollbacks > tc.max_rollbacks:
-                raise RuntimeError(f"training diverged {rollbacks} times; last healthy checkpoint: {ckpt}")
+                raise CodecError(f"training diverged {rollbacks} times; last healthy checkpoint: {ckpt}")
             if log:
                 log.write(json.dumps({"step": step, "rollback": rollbacks, "lr_scale": lr_scale,
                                       "time": time.time()}) + "\n")
