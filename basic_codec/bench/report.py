@@ -133,7 +133,24 @@ symbols' probabilities under the coding distributions); the header is counted ap
     if agg.get("speed"):
         text += speed_section(agg["speed"])
     report.write_text(text)
-    return "\n".join(summary)
+    return "\n".join(summary) + "\n\n" + quality_table(agg, levels)
+
+
+def quality_table(agg: dict, levels: dict) -> str:
+    """bpp / PSNR per level and quality, with mean encode/decode seconds: the README's table."""
+    quals = sorted({r["quality"] for r in agg["ours"]})
+    cell = {(r["level"], r["quality"]): r for r in agg["ours"]}
+    head = "| level | dec kMAC/px | " + " | ".join(f"q={q:.2f}: bpp / PSNR" for q in quals) + " | enc s | dec s |"
+    lines = [head, "|" + "---|" * (len(quals) + 4)]
+    for lv in sorted(levels):
+        rows = [cell[(lv, q)] for q in quals if (lv, q) in cell]
+        if not rows:
+            continue
+        cells = " | ".join(f"{cell[(lv, q)]['bpp']:.3f} / {cell[(lv, q)]['psnr']:.2f}" if (lv, q) in cell else "-"
+                           for q in quals)
+        lines.append(f"| {lv} | {levels[lv]['dec_kmac_per_px']:.1f} | {cells} | "
+                     f"{sum(r['enc_s'] for r in rows) / len(rows):.2f} | {sum(r['dec_s'] for r in rows) / len(rows):.2f} |")
+    return "\n".join(lines)
 
 
 def speed_section(speed: dict) -> str:
