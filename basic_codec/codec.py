@@ -5,6 +5,8 @@ partites K; `q` in [0, 1] picks the rate through interpolated gain vectors on y.
 """
 from __future__ import annotations
 
+import contextlib
+
 import zlib
 from dataclasses import dataclass
 from typing import Callable
@@ -21,6 +23,20 @@ from .entropy.gaussian import lower_bound
 from .errors import FormatError
 from .structure import Structure
 from .transforms import AnalysisTransform, HyperAnalysis, HyperSynthesis, SynthesisTransform
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run the coding networks on one thread. Float32 sums are ordered by how a kernel splits
+    work over threads, and a scale index or a rounded symbol that moves by one ulp desyncs the
+    decoder (a file encoded with 1 thread failed its checksum when decoded with 2). With one
+    thread on both sides, encoder and decoder compute the same numbers whatever --threads says."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def ste_round(x: torch.Tensor) -> torch.Tensor:
@@ -139,6 +155,7 @@ class BasicModel(nn.Module):
         ch = np.repeat(np.arange(c), h * w)
         return self.z_pmf.cpu().numpy()[ch]
 
+    @one_thread()
     @torch.inference_mode()
     def tile_symbols(self, x: torch.Tensor, q: float, s: Structure) -> tuple[np.ndarray, np.ndarray, list, int]:
         """The network half of encoding: x (1, 3, H, W), H and W multiples of 64 ->
@@ -181,6 +198,7 @@ class BasicModel(nn.Module):
             est += self.scales.neg_log2_prob(sym_np, idx, cfg.symbol_bound)
         return TileCode(z_bytes, y_bytes, crc, est)
 
+    @one_thread()
     @torch.inference_mode()
     def decode_tile(self, code: TileCode, q: float, s: Structure, h: int, w: int) -> torch.Tensor:
         """Inverse of `encode_tile` for a padded tile of h x w pixels -> (1, 3, h, w) in [0, 1]."""
