@@ -48,3 +48,17 @@ def crop() -> np.ndarray:
     """A 200x136 crop of the repo's sample image (odd sizes on purpose: exercises padding)."""
     img = np.asarray(Image.open(SAMPLE).convert("RGB"))
     return np.ascontiguousarray(img[:136, :200])
+
+
+# Lines that tests want in the run's output even when it passes (fuzz counts and the like).
+SUMMARY: list[str] = []
+EXAMPLES: dict[str, int] = {}  # property test -> examples run
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SUMMARY or EXAMPLES:
+        terminalreporter.section("basic-codec test counts")
+        for line in SUMMARY:
+            terminalreporter.write_line(line)
+        for name, n in EXAMPLES.items():
+            terminalreporter.write_line(f"{name}: {n} hypothesis examples")

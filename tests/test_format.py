@@ -27,6 +27,10 @@ def test_round_trip():
        streams=st.lists(st.binary(max_size=12).map(lambda b: b[: len(b) // 4 * 4]), min_size=2, max_size=2))
 @settings(max_examples=200, deadline=None)
 def test_property_round_trip(h, w, tile, q, level, mode, streams):
+    from tests.conftest import EXAMPLES
+
+    name = "property: container write/read round trip"
+    EXAMPLES[name] = EXAMPLES.get(name, 0) + 1
     rows, cols = -(-h // tile), -(-w // tile)
     tiles = [fmt.TileStreams(streams[0], streams[1], i * 7) for i in range(rows * cols)]
     f = fmt.BsicFile(b"abcdefgh", h, w, mode, q, level, (0, 1, 2, 3, 8), tile, tiles)

@@ -325,6 +325,10 @@ def test_fuzz_decoder(tiny_codec, valid_files):
     wall = time.perf_counter() - t_start
 
     total = sum(counts.values())
+    from tests.conftest import SUMMARY
+
+    SUMMARY.append(f"fuzz: {total} mutated files (seed {SEED}) in {wall:.1f} s: "
+                   + ", ".join(f"{k} {v}" for k, v in counts.most_common()))
     print(f"\nfuzz: {total} cases in {wall:.1f} s (seed {SEED}); slowest {slowest[0]:.3f} CPU s ({slowest[1]}); "
           f"peak RSS growth {rss_growth_mb:.0f} MB")
     print("fuzz outcomes: " + ", ".join(f"{k} {v}" for k, v in counts.most_common()))
@@ -370,6 +374,10 @@ def damaged_files(draw):
 @given(damaged_files())
 @settings(max_examples=300, deadline=None)
 def test_property_unpack_is_canonical(data):
+    from tests.conftest import EXAMPLES
+
+    name = "property: damaged files are refused or re-pack identically"
+    EXAMPLES[name] = EXAMPLES.get(name, 0) + 1
     try:
         f = fmt.unpack(data)
     except FormatError as e:
