@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from . import format as fmt
-from .codec import BasicModel, TileCode
+from .codec import BasicModel, TileCode, one_thread
 from .errors import FormatError, InputError, ModelMismatchError
 from .imageio import to_rgb
 from .structure import Level, Structure, cost, pick_level
@@ -83,11 +84,10 @@ class Codec:
         q = q16 / 65535
         s = lv.structure
         x = torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float().div_(255.0)
-        tiles, est = [], 0.0
-        for y0, x0, th, tw in self._tiles(h, w):
-            code = self.model.encode_tile(_pad64(x[:, :, y0:y0 + th, x0:x0 + tw]), q, s)
-            tiles.append(fmt.TileStreams(code.z, code.y, code.checksum))
-            est += code.est_bits
+        codes = _map_tiles(lambda t: self.model.encode_tile(_pad64(x[:, :, t[0]:t[0] + t[2], t[1]:t[1] + t[3]]), q, s),
+                           list(self._tiles(h, w)))
+        tiles = [fmt.TileStreams(c.z, c.y, c.checksum) for c in codes]
+        est = sum(c.est_bits for c in codes)
         f = fmt.BsicFile(self.model_id, h, w, mode, q16, lv.level, (*s.indices, s.partites),
                          self.cfg.tile_size, tiles)
         data = fmt.pack(f)
@@ -116,15 +116,20 @@ class Codec:
         if f.tile_size != self.cfg.tile_size:
             raise FormatError(f"tile size {f.tile_size} differs from the model's {self.cfg.tile_size}")
         out = np.empty((f.height, f.width, 3), dtype=np.uint8)
-        for i, (t, (y0, x0, th, tw)) in enumerate(zip(f.tiles, self._tiles(f.height, f.width))):
+        jobs = list(zip(f.tiles, self._tiles(f.height, f.width)))
+        for i, (t, _) in enumerate(jobs):
             for name, stream in (("z", t.z), ("y", t.y)):
                 # constriction raises a bare ValueError on this; it is a corrupt file.
                 if stream[-4:] == b"\0\0\0\0":
                     raise FormatError(f"corrupt {name} stream in tile {i}: ANS data never ends in a zero word")
-            ph, pw = _ceil64(th), _ceil64(tw)
-            xh = self.model.decode_tile(TileCode(t.z, t.y, t.checksum, 0.0), f.quality, s, ph, pw)
+
+        def decode(job) -> None:
+            t, (y0, x0, th, tw) = job
+            xh = self.model.decode_tile(TileCode(t.z, t.y, t.checksum, 0.0), f.quality, s, _ceil64(th), _ceil64(tw))
             tile = xh[0, :, :th, :tw].mul(255.0).round_().to(torch.uint8).permute(1, 2, 0)
             out[y0:y0 + th, x0:x0 + tw] = tile.numpy()
+
+        _map_tiles(decode, jobs)
         return out, f.mode
 
     def _tiles(self, h: int, w: int):
@@ -135,6 +140,18 @@ class Codec:
 
     def describe_levels(self) -> list[dict]:
         return [lv.to_dict() for lv in self.levels]
+
+
+def _map_tiles(fn, items: list) -> list:
+    """fn over the tiles, in order, on up to torch.get_num_threads() threads at once.
+
+    Each tile is coded on one thread (see codec.one_thread), so the result does not depend on
+    how many run side by side; torch releases the GIL, so the tiles really run in parallel."""
+    workers = min(torch.get_num_threads(), len(items))
+    if workers <= 1:
+        return [fn(t) for t in items]
+    with one_thread(), ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(fn, items))
 
 
 def _ceil64(n: int) -> int:

@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     def common(sp, model=True):
         if model:
             sp.add_argument("--weights", help="weights .safetensors (default: shipped)")
-            sp.add_argument("--threads", type=int, help="torch threads outside coding (coding runs on one thread per process, so results never depend on it)")
+            sp.add_argument("--threads", type=int, help="tiles coded at once (each on one thread, so results never depend on it); default: all cores")
         sp.add_argument("--force", action="store_true", help="overwrite an existing output")
 
     c = sub.add_parser("compress", help="image (PNG/JPEG/...) -> .bsic")

@@ -72,3 +72,19 @@ def test_bad_images_raise_input_error(tiny_codec, bad):
 def test_bad_quality(tiny_codec, crop, q):
     with pytest.raises(InputError):
         tiny_codec.compress(crop, quality=q)
+
+
+def test_tiles_in_parallel_give_the_same_file_and_pixels(tiny_codec):
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, (300, 290, 3), dtype=np.uint8)  # 3 x 3 tiles of 128
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        data1 = tiny_codec.compress(img, 0.6)
+        px1 = tiny_codec.decompress_array(data1)[0]
+        torch.set_num_threads(2)
+        data2 = tiny_codec.compress(img, 0.6)
+        px2 = tiny_codec.decompress_array(data1)[0]
+    finally:
+        torch.set_num_threads(old)
+    assert data1 == data2 and np.array_equal(px1, px2)
