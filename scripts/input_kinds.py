@@ -220,14 +220,9 @@ def machine() -> list[str]:
                 mem = f", {int(line.split()[1]) / 2**20:.1f} GiB RAM"
     except OSError:
         pass
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from basic_codec.bench.run import cpu_name
+
+    cpu = cpu_name()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return [f"- machine: {platform.platform()}, {cpu}, {os.cpu_count()} CPUs ({usable} usable){mem}",
             f"- software: Python {platform.python_version()}, torch {torch.__version__}, Pillow {PIL.__version__}, "
