@@ -1,0 +1,35 @@
+#!/usr/bin/env python
+"""Searched levels vs uniform-width structures at equal decoder MACs (the table in docs/TRAINING.md).
+
+    python scripts/search_ablation.py [docs/search_scores.json] [weights.safetensors]
+
+Reads every candidate's validation score written by `basic-codec search --scores` and the level
+table of the weights; prints a markdown table.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+from basic_codec.weights import load_weights
+
+
+def main(scores_path: str = "docs/search_scores.json", weights: str | None = None) -> None:
+    rows = json.load(open(scores_path))
+    model, levels, _ = load_weights(weights)
+    widths = model.cfg.widths
+    name = lambda r: "/".join(str(widths[i]) for i in r["widths"]) + f", K={r['partites']}"  # noqa: E731
+    by_key = {(tuple(r["widths"]), r["partites"]): r for r in rows}
+    uniform = [r for r in rows if len(set(r["widths"])) == 1]
+    print("| level | searched structure | dec kMAC/px | val RD loss | best uniform-width structure at <= MACs "
+          "| its dec kMAC/px | its RD loss | RD loss change |")
+    print("|---|---|---|---|---|---|---|---|")
+    for lv in levels:
+        r = by_key[(lv.structure.indices, lv.structure.partites)]
+        u = min((x for x in uniform if x["dec_kmac_per_px"] <= r["dec_kmac_per_px"] + 1e-9), key=lambda x: x["rd_loss"])
+        print(f"| {lv.level} | {name(r)} | {r['dec_kmac_per_px']:.1f} | {r['rd_loss']:.3f} | {name(u)} | "
+              f"{u['dec_kmac_per_px']:.1f} | {u['rd_loss']:.3f} | {100 * (r['rd_loss'] - u['rd_loss']) / u['rd_loss']:+.1f} % |")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
