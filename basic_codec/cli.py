@@ -24,6 +24,13 @@ def _load(args):
     return load(args.weights, threads=args.threads)
 
 
+def _set_threads(args) -> None:
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
 def _inputs_and_output(args, extensions: set[str]) -> tuple[list[Path] | None, str | None]:
     """`IN OUT` (one file) or `IN... --out-dir DIR` (many, folders expanded)."""
     from .files import expand
@@ -53,8 +60,9 @@ def cmd_compress(args) -> int | None:
         return _finish_batch(run_many("compress", many, args.out_dir, ".bsic", options, args.weights, args.jobs))
     from .imageio import read_image
 
-    read_image(args.paths[0])  # a bad input fails before the model is loaded
-    print(compress_file(_load(args), args.paths[0], output, **options).message)
+    out_path(output, args.force)
+    image = read_image(args.paths[0])  # a bad input fails before the model is loaded
+    print(compress_file(_load(args), args.paths[0], output, image=image, **options).message)
 
 
 def cmd_decompress(args) -> int | None:
@@ -65,8 +73,9 @@ def cmd_decompress(args) -> int | None:
         return _finish_batch(run_many("decompress", many, args.out_dir, ".png", {"force": args.force},
                                       args.weights, args.jobs))
     out_path(output, args.force)
-    fmt.unpack(read_bytes(args.paths[0]))  # fail fast on a bad file before loading the model
-    print(decompress_file(_load(args), args.paths[0], output, force=args.force).message)
+    data = read_bytes(args.paths[0])
+    fmt.unpack(data)  # fail fast on a bad file before loading the model
+    print(decompress_file(_load(args), args.paths[0], output, force=args.force, data=data).message)
 
 
 def cmd_info(args) -> None:
@@ -172,10 +181,7 @@ def cmd_demo(args) -> None:
 def cmd_train(args) -> None:
     from .train.loop import TrainConfig, train
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    _set_threads(args)
     out = Path(args.out)
     if (out / "checkpoint.safetensors").exists() and not args.resume:
         raise InputError(f"{out} already holds a run; pass --resume to continue it")
@@ -195,10 +201,7 @@ def cmd_search(args) -> None:
     if not Path(args.data).is_dir():
         raise InputError(f"not a folder of images: {args.data}")
     out = out_path(args.out, args.force)
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    _set_threads(args)
     model, _, other = load_weights(args.weights)
     levels, scores = search(model, SearchConfig(args.data, crop=args.crop, max_levels=args.max_levels))
     other["search"] = {"candidates": len(scores), "crop": args.crop, "data": Path(args.data).name}
@@ -305,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, default=10000)
     t.add_argument("--batch", type=int, default=8)
     t.add_argument("--crop", type=int, default=128)
-    t.add_argument("--lr", type=float, default=3e-4)
+    t.add_argument("--lr", type=float, default=1.5e-4, help="peak learning rate (3e-4 diverged once, docs/TRAINING.md)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--warmup", type=int, default=300, help="linear warm-up steps before the cosine decay")
     t.add_argument("--checkpoint-minutes", type=float, default=10.0)

@@ -12,7 +12,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import format as fmt
 from .errors import CodecError, InputError
 from .progress import Progress
 from .weights import atomic_write_bytes
@@ -53,11 +52,13 @@ def read_bytes(path: str | Path) -> bytes:
 
 
 def compress_file(codec, src: str | Path, dst: str | Path, quality: float, level: int | None = None,
-                  budget: float | None = None, enc_budget: float | None = None, force: bool = False) -> Done:
+                  budget: float | None = None, enc_budget: float | None = None, force: bool = False,
+                  image: tuple | None = None) -> Done:
+    """`image`: (array, mode) already read from src by the caller, so it is not read twice."""
     from .imageio import read_image
 
     out = out_path(dst, force)
-    arr, mode = read_image(src)
+    arr, mode = image or read_image(src)
     r = codec.compress_report(arr, quality, level, budget, enc_budget, mode=mode)
     atomic_write_bytes(out, r.data)
     h, w = arr.shape[:2]
@@ -68,13 +69,14 @@ def compress_file(codec, src: str | Path, dst: str | Path, quality: float, level
                 Path(src).stat().st_size, len(r.data), h * w)
 
 
-def decompress_file(codec, src: str | Path, dst: str | Path, force: bool = False) -> Done:
+def decompress_file(codec, src: str | Path, dst: str | Path, force: bool = False,
+                    data: bytes | None = None) -> Done:
+    """`data`: the bytes of src already read by the caller, so they are not read twice."""
     out = out_path(dst, force)
     name = LOSSLESS_OUTPUTS.get(out.suffix.lower())
     if name is None:
         raise InputError(f"output must be .png, .bmp, .ppm or .tiff (lossless), got {out.name}")
-    data = read_bytes(src)
-    fmt.unpack(data)  # fail fast on a bad file
+    data = read_bytes(src) if data is None else data
     img = codec.decompress(data)
     buf = io.BytesIO()
     img.save(buf, name)

@@ -43,8 +43,6 @@ def measure_speed(codec: Codec, img: np.ndarray, quality: float = 0.5, repeats: 
 def coder_throughput(codec: Codec, img: np.ndarray, quality: float = 0.5, repeats: int = 5) -> dict:
     """Symbols/s of our y decoder (one constriction call per partite step) against a single
     constriction call on the very same symbols and scales, at the top level."""
-    import constriction
-
     top = codec.levels[-1]
     x = _pad64(torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float().div_(255.0))
     chunks = codec.model.tile_symbols(x, quality, top.structure)[2]
@@ -59,9 +57,7 @@ def coder_throughput(codec: Codec, img: np.ndarray, quality: float = 0.5, repeat
             reader.read(s)
 
     def direct() -> None:
-        b = codec.cfg.symbol_bound
-        coder = constriction.stream.stack.AnsCoder(np.frombuffer(data, dtype="<u4").astype(np.uint32))
-        coder.decode(constriction.stream.model.QuantizedGaussian(-b, b), np.zeros_like(all_stds), all_stds)
+        ans.from_bytes(data).decode(ans.gaussian_model(codec.cfg.symbol_bound), np.zeros_like(all_stds), all_stds)
 
     t_ours = statistics.median(_timed(ours)[0] for _ in range(repeats))
     t_direct = statistics.median(_timed(direct)[0] for _ in range(repeats))

@@ -41,7 +41,7 @@ def _clocked(fn):
     return wrapper
 
 
-def _gaussian(bound: int):
+def gaussian_model(bound: int):
     key = ("g", bound)
     if key not in _coders:
         _coders[key] = constriction.stream.model.QuantizedGaussian(-bound, bound)
@@ -70,7 +70,7 @@ def from_bytes(data: bytes):
 def encode_gaussian_chunks(chunks: list[tuple[np.ndarray, np.ndarray]], bound: int) -> bytes:
     """chunks: (int32 symbols, float64 stds) in decoding order; zero-mean Gaussians."""
     coder = constriction.stream.stack.AnsCoder()
-    model = _gaussian(bound)
+    model = gaussian_model(bound)
     for symbols, stds in reversed(chunks):
         if symbols.size:
             coder.encode_reverse(symbols.astype(np.int32), model, np.zeros_like(stds), stds)
@@ -82,7 +82,7 @@ class GaussianReader:
 
     def __init__(self, data: bytes, bound: int) -> None:
         self.coder = from_bytes(data)
-        self.model = _gaussian(bound)
+        self.model = gaussian_model(bound)
 
     @_clocked
     def read(self, stds: np.ndarray) -> np.ndarray:

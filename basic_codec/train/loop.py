@@ -36,7 +36,7 @@ class TrainConfig:
     steps: int = 10000
     batch: int = 8
     crop: int = 128
-    lr: float = 3e-4
+    lr: float = 1.5e-4  # 3e-4 diverged once on the wide structures (docs/TRAINING.md)
     min_lr: float = 1e-5
     warmup: int = 300
     clip: float = 1.0
