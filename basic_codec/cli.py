@@ -188,14 +188,15 @@ def cmd_train(args) -> None:
     tc = TrainConfig(data=args.data, out=args.out, config=args.config, steps=args.steps,
                      batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed, warmup=args.warmup,
                      checkpoint_minutes=args.checkpoint_minutes,
-                     max_minutes=args.max_minutes, init_weights=args.init_weights)
+                     max_minutes=args.max_minutes, init_weights=args.init_weights, stage=args.stage,
+                     lambda_c=args.lambda_c, vimco_samples=args.vimco_samples)
     path = train(tc)
     if os.environ.get("RANK", "0") == "0":
         print(f"exported {path}")
 
 
 def cmd_search(args) -> None:
-    from .train.search import SearchConfig, search
+    from .train.search import SearchConfig, controller_structures, search
     from .weights import load_weights, save_weights
 
     if not Path(args.data).is_dir():
@@ -203,13 +204,15 @@ def cmd_search(args) -> None:
     out = out_path(args.out, args.force)
     _set_threads(args)
     model, _, other = load_weights(args.weights)
-    levels, scores = search(model, SearchConfig(args.data, crop=args.crop, max_levels=args.max_levels))
-    other["search"] = {"candidates": len(scores), "crop": args.crop, "data": Path(args.data).name}
+    extra = controller_structures(other.get("controller_choices", []))
+    levels, scores = search(model, SearchConfig(args.data, crop=args.crop, max_levels=args.max_levels), extra)
+    other["search"] = {"candidates": len(scores), "controller_candidates": len(extra), "crop": args.crop,
+                       "data": Path(args.data).name}
     save_weights(model, out, levels, extra=other)
     if args.scores:
         rows = [{"widths": list(t.structure.indices), "partites": t.structure.partites,
                  "dec_kmac_per_px": t.dec_kmac, "enc_kmac_per_px": t.enc_kmac, "rd_loss": t.rd_loss,
-                 "val_bpp": t.bpp, "val_psnr": t.psnr} for t in scores]
+                 "val_bpp": t.bpp, "val_psnr": t.psnr, "controller": t.structure in extra} for t in scores]
         Path(args.scores).write_text(json.dumps(rows, indent=1))
     print(f"{len(scores)} candidates, {len(levels)} levels on the Pareto front -> {out}")
 
@@ -229,10 +232,18 @@ def cmd_export(args) -> None:
     with safe_open(str(ckpt), framework="pt") as f:
         info = json.loads(f.metadata()["info"])
     model = BasicModel(ModelConfig.from_json(info["config"]))
-    load_checkpoint(ckpt, model, None, None)
+    modules = {"model": model}
+    if info.get("stage") == "structure":
+        from .train.controller import Controller
+
+        modules["controller"] = Controller(model.cfg)
+    load_checkpoint(ckpt, modules, None, None)
     model.eval()
     levels = load_weights(args.levels_from)[1] if args.levels_from else None
-    save_weights(model, out, levels, extra={"trained_steps": info["step"]})
+    extra = {"trained_steps": info.get("prior_steps", 0) + info["step"]}
+    if "controller" in modules:
+        extra["controller_choices"] = modules["controller"].choices()
+    save_weights(model, out, levels, extra=extra)
     print(f"step {info['step']} of {ckpt} -> {out}")
 
 
@@ -314,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-minutes", type=float, default=10.0)
     t.add_argument("--max-minutes", type=float, help="stop with a checkpoint after this long")
     t.add_argument("--init-weights", help="start from exported weights (e.g. the shipped ones)")
+    t.add_argument("--stage", choices=("backbone", "structure"), default="backbone",
+                   help="backbone: random structures (sandwich rule); structure: controller + "
+                        "Gumbel-softmax widths + VIMCO partite tables, started from backbone weights")
+    t.add_argument("--lambda-c", type=float, default=1.0, help="complexity penalty weight (structure stage)")
+    t.add_argument("--vimco-samples", type=int, default=2, help="partite tables drawn per step (structure stage)")
     t.add_argument("--threads", type=int)
     t.set_defaults(func=cmd_train)
 
@@ -321,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("data", help="the training folder (its 5%% validation split is used)")
     se.add_argument("--weights", help="weights to search (default: shipped)")
     se.add_argument("--out", required=True, help="weights file to write, with the new level table")
-    se.add_argument("--crop", type=int, default=192, help="centre crop of each validation image")
+    se.add_argument("--crop", type=int, default=256, help="centre crop of each validation image")
     se.add_argument("--max-levels", type=int, default=12)
     se.add_argument("--scores", help="also write every candidate's score as JSON here")
     se.add_argument("--threads", type=int)

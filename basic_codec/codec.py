@@ -117,11 +117,14 @@ class BasicModel(nn.Module):
         return full[rank * n : (rank + 1) * n]
 
     def forward(self, x: torch.Tensor, q: torch.Tensor, s: Structure,
-                assign: torch.Tensor | None = None, noise: bool = True) -> dict[str, torch.Tensor]:
+                assign: torch.Tensor | None = None, noise: bool = True,
+                assigns: list[torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """Differentiable pass: x_hat and per-image bits of y and z.
 
         noise=True: uniform-noise rate proxy (training). noise=False: rounded latents, i.e. the
         rate the coder would spend up to the table quantization of scales (evaluation, search).
+        assigns: several partite tables to rate y under (VIMCO samples): `bits_y_samples` is
+        (S, batch) and `bits_y` their mean; x_hat uses the first table.
         """
         wa, wha, whs, ws = s.widths(self.cfg)
         gain, inv_gain = self.gains(q)
@@ -130,20 +133,26 @@ class BasicModel(nn.Module):
         z_lik = self.prior.likelihood(z + self._noise(z) if noise else torch.round(z))
         hyper = self.h_s(ste_round(z), whs)
         y_noise = self._noise(y)
-        bits_y = torch.zeros(x.shape[0], device=x.device)
+        tables = [assign] if assigns is None else assigns
+        y_hat, samples = None, []
+        for table in tables:
+            bits_y = torch.zeros(x.shape[0], device=x.device)
 
-        def emit(mask, mean, scale, y_hat):
-            nonlocal bits_y
-            r = y + y_noise - mean if noise else torch.round(y - mean)
-            lik = gaussian_likelihood(r, lower_bound(scale, self.cfg.scale_min))
-            bits_y = bits_y + (-torch.log2(lik) * mask).sum(dim=(1, 2, 3))
-            values = ste_round(y - mean) + mean
-            return torch.where(mask, values, torch.zeros_like(y) if y_hat is None else y_hat)
+            def emit(mask, mean, scale, prev):
+                nonlocal bits_y
+                r = y + y_noise - mean if noise else torch.round(y - mean)
+                lik = gaussian_likelihood(r, lower_bound(scale, self.cfg.scale_min))
+                bits_y = bits_y + (-torch.log2(lik) * mask).sum(dim=(1, 2, 3))
+                values = ste_round(y - mean) + mean
+                return torch.where(mask, values, torch.zeros_like(y) if prev is None else prev)
 
-        y_hat = self._context_loop(hyper, self._partites(s, *y.shape[2:], assign), emit)
+            y_sample = self._context_loop(hyper, self._partites(s, *y.shape[2:], table), emit)
+            y_hat = y_sample if y_hat is None else y_hat
+            samples.append(bits_y)
         x_hat = self.g_s(y_hat * inv_gain, ws)
         bits_z = -torch.log2(z_lik).sum(dim=(1, 2, 3))
-        return {"x_hat": x_hat, "bits_y": bits_y, "bits_z": bits_z}
+        stacked = torch.stack(samples)
+        return {"x_hat": x_hat, "bits_y": stacked.mean(0), "bits_z": bits_z, "bits_y_samples": stacked}
 
     @torch.no_grad()
     def freeze(self) -> None:

@@ -55,6 +55,35 @@ class PartiteTables(nn.Module):
             return torch.zeros(self.groups, 4, dtype=torch.long)
         return self.logits[str(k)].detach().argmax(-1).cpu()
 
+    def sample(self, k: int, uniforms: torch.Tensor) -> torch.Tensor:
+        """A table drawn from the categorical distributions (Gumbel-max on given uniforms, so
+        the caller's RNG decides and a resumed run draws the same tables)."""
+        gumbel = -torch.log(-torch.log(uniforms.clamp(1e-10, 1 - 1e-7)))
+        return (self.logits[str(k)].detach().cpu() + gumbel).argmax(-1)
+
+    def log_prob(self, k: int, assign: torch.Tensor) -> torch.Tensor:
+        """log p(table) under the current logits: the score VIMCO weights by each sample's signal."""
+        logp = torch.log_softmax(self.logits[str(k)], dim=-1)
+        return logp.gather(-1, assign.to(logp.device)[..., None]).sum()
+
+
+def fixed_assignment(order: str, k: int, groups: int) -> torch.Tensor:
+    """Hand-designed tables for the ablation: 'checkerboard' splits positions first (the 2x2
+    patch in raster order once positions run out), 'channel' splits channel groups first."""
+    table = torch.zeros(groups, 4, dtype=torch.long)
+    for g in range(groups):
+        for p in range(4):
+            if order == "checkerboard":
+                spatial = checker(p) if k == 2 else p
+                per = 2 if k == 2 else 4
+                table[g, p] = min(spatial + per * (g * max(1, k // per) // groups), k - 1)
+            elif order == "channel":
+                chan = g * min(k, groups) // groups
+                table[g, p] = min(chan + min(k, groups) * (checker(p) if k > groups else 0), k - 1)
+            else:
+                raise ValueError(f"unknown partite order {order!r}")
+    return table
+
 
 def partite_map(assign: torch.Tensor, channels: int, h: int, w: int) -> torch.Tensor:
     """Tile a (G, 4) assignment over a latent of shape (channels, h, w)."""

@@ -83,6 +83,15 @@ def _context(cfg: ModelConfig, steps: int) -> float:
     return (steps - 1) * conv + steps * head
 
 
+def edge_costs(cfg: ModelConfig) -> dict[str, list[float]]:
+    """MACs per pixel of each edge at each width option, and of the context model at each K
+    (K steps, every partite non-empty). Encoder + decoder of a structure is a sum of entries:
+    h_s and the context model run on both sides, so they count twice."""
+    return {"g_a": [_g_a(cfg, n) for n in cfg.widths], "h_a": [_h_a(cfg, n) for n in cfg.widths],
+            "h_s": [2 * _h_s(cfg, n) for n in cfg.widths], "g_s": [_g_s(cfg, n) for n in cfg.widths],
+            "partites": [2 * _context(cfg, k) for k in cfg.partite_options]}
+
+
 def cost(cfg: ModelConfig, s: Structure, steps: int | None = None) -> Cost:
     """MACs per pixel. `steps` = non-empty partites (defaults to K; tables may leave some empty)."""
     wa, wha, whs, ws = s.widths(cfg)

@@ -10,13 +10,18 @@ from basic_codec.train.loop import TrainConfig, rd_loss, train
 from basic_codec.weights import load_weights
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory, crop):
-    d = tmp_path_factory.mktemp("data")
+def _data_dir(d):
+    """Six crops of the sample image: a tiny training folder."""
+    d.mkdir(parents=True, exist_ok=True)
     img = np.asarray(Image.open(__import__("tests.conftest", fromlist=["SAMPLE"]).SAMPLE).convert("RGB"))
     for i in range(6):
         Image.fromarray(img[i * 40 : i * 40 + 160, i * 60 : i * 60 + 200]).save(d / f"img{i}.png")
     return d
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory, crop):
+    return _data_dir(tmp_path_factory.mktemp("data"))
 
 
 def _eval_loss(model, x):

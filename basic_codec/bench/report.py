@@ -175,13 +175,19 @@ def speed_section(speed: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def replace_block(path: Path, start: str, end: str, block: str) -> None:
+    """Put `block` (which begins with `start` and ends with `end`) in place of the text between
+    the markers in `path`, or append it when the file has none."""
+    text = path.read_text()
+    if start in text:
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text += "\n" + block + "\n"
+    path.write_text(text)
+
+
 def update_readme(readme: Path, summary: str, report_rel: str, agg: dict) -> None:
-    text = readme.read_text()
     block = (f"{README_START}\nMeasured by `basic-codec bench` on {agg['date']} ({agg['machine']}), "
              f"weights {agg['model_id']}; full report: [{report_rel}]({report_rel}).\n\n{summary}\n\n"
              f"![RD curves](docs/img/rd.png)\n{README_END}")
-    if README_START in text:
-        text = re.sub(re.escape(README_START) + ".*?" + re.escape(README_END), lambda _: block, text, flags=re.S)
-    else:
-        text += "\n" + block + "\n"
-    readme.write_text(text)
+    replace_block(readme, README_START, README_END, block)

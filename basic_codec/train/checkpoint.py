@@ -14,9 +14,15 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 
-def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    rng: np.random.Generator, info: dict) -> None:
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+def _named(modules: torch.nn.Module | dict[str, torch.nn.Module]) -> dict[str, torch.nn.Module]:
+    """A bare module is saved under the name 'model' (the only one the backbone stage has)."""
+    return {"model": modules} if isinstance(modules, torch.nn.Module) else modules
+
+
+def save_checkpoint(path: Path, modules: torch.nn.Module | dict[str, torch.nn.Module],
+                    optimizer: torch.optim.Optimizer, rng: np.random.Generator, info: dict) -> None:
+    tensors = {f"{name}.{k}": v.detach().cpu().contiguous()
+               for name, module in _named(modules).items() for k, v in module.state_dict().items()}
     opt = optimizer.state_dict()
     for pid, st in opt["state"].items():
         for key, val in st.items():
@@ -29,12 +35,14 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
-                    rng: np.random.Generator | None) -> dict:
+def load_checkpoint(path: Path, modules: torch.nn.Module | dict[str, torch.nn.Module],
+                    optimizer: torch.optim.Optimizer | None, rng: np.random.Generator | None) -> dict:
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata()
         tensors = {k: f.get_tensor(k) for k in f.keys()}
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    for name, module in _named(modules).items():
+        prefix = f"{name}."
+        module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
     if optimizer is not None:
         state: dict[int, dict] = {}
         for k, v in tensors.items():

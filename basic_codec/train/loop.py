@@ -3,6 +3,8 @@
 Stage `backbone` (DESIGN.md section 2): per step a quality per image and one structure per
 batch, drawn uniformly with the sandwich rule (every fourth step the widest structure, every
 fourth the narrowest), partites drawn from {1, 2, 4, 8} with the current partite tables.
+Stage `structure` (structure_stage.py): the controller picks the structure for a sampled
+compute target and quality, partite tables are learned with VIMCO, the backbone fine-tunes.
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from ..progress import Progress
 from ..structure import Structure, cost
 from ..weights import load_weights, save_weights
 from .checkpoint import load_checkpoint, save_checkpoint
+from .controller import Controller
+from .structure_stage import structure_loss
 from .data import CropSampler, split
 from .distributed import setup, teardown
 
@@ -48,6 +52,20 @@ class TrainConfig:
     stop_after: int | None = None  # stop (with a checkpoint) after this many steps of this invocation
     rollback_spikes: int = 10  # this many skipped steps among the last 50: roll back, halve the lr
     max_rollbacks: int = 6
+    stage: str = "backbone"  # or "structure": controller + VIMCO tables (start it from backbone weights)
+    controller_lr: float = 1e-3  # peak learning rates of the structure stage's own parameters
+    table_lr: float = 1e-2
+    lambda_c: float = 1.0  # weight of the complexity penalty max(C - c, 0) / c
+    vimco_samples: int = 2  # partite tables drawn per step (S >= 2)
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
+        if self.vimco_samples < 2:
+            raise ValueError("VIMCO needs at least 2 samples")
+
+
+STAGES = ("backbone", "structure")
 
 
 def lr_at(step: int, tc: TrainConfig) -> float:
@@ -88,17 +106,29 @@ def train(tc: TrainConfig) -> Path:
     ckpt = out / "checkpoint.safetensors"
     torch.manual_seed(tc.seed)
     rng = np.random.default_rng(tc.seed)
+    prior_steps = 0
     if tc.init_weights:
-        model, _, _ = load_weights(tc.init_weights)
+        model, _, init_meta = load_weights(tc.init_weights)
+        prior_steps = int(init_meta.get("trained_steps", 0))
         model.train()
     else:
         model = BasicModel(preset(tc.config))
     cfg = model.cfg
     model.batch_share = (d.rank, d.world)
-    optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
+    modules: dict[str, torch.nn.Module] = {"model": model}
+    if tc.stage == "structure":
+        controller = modules["controller"] = Controller(cfg)
+        tables = list(model.tables.parameters())
+        backbone = [p for p in model.parameters() if all(p is not t for t in tables)]
+        groups = [{"params": backbone, "peak": tc.lr}, {"params": tables, "peak": tc.table_lr},
+                  {"params": list(controller.parameters()), "peak": tc.controller_lr}]
+    else:
+        groups = [{"params": list(model.parameters()), "peak": tc.lr}]
+    params = [p for g in groups for p in g["params"]]
+    optimizer = torch.optim.Adam(groups, lr=tc.lr)
     step, ema, skipped, lr_scale, rollbacks = 0, None, 0, 1.0, 0
     if ckpt.exists():
-        info = load_checkpoint(ckpt, model, optimizer, rng)
+        info = load_checkpoint(ckpt, modules, optimizer, rng)
         step, ema, skipped = info["step"], info.get("ema"), info.get("skipped", 0)
         lr_scale, rollbacks = info.get("lr_scale", 1.0), info.get("rollbacks", 0)
         if d.main:
@@ -118,13 +148,21 @@ def train(tc: TrainConfig) -> Path:
     while step < tc.steps:
         lr = lr_at(step, tc) * lr_scale
         for g in optimizer.param_groups:
-            g["lr"] = lr
-        s = sample_structure(step, cfg, rng)
+            g["lr"] = lr * g.get("peak", tc.lr) / tc.lr
         # every process draws the whole global batch (same RNG) and trains on its slice
-        q = d.slice(torch.from_numpy(rng.random(tc.batch)).float())
-        x = d.slice(sampler.batch(tc.batch, rng))
-        loss, m = rd_loss(model, x, q, s)
-        loss_value, m["bpp"], m["mse"], m["psnr"] = d.mean([float(loss.detach()), m["bpp"], m["mse"], m["psnr"]])
+        if tc.stage == "structure":
+            x = d.slice(sampler.batch(tc.batch, rng))
+            loss, guard_value, m = structure_loss(model, controller, x, step / tc.steps, rng,
+                                               tc.lambda_c, tc.vimco_samples)
+            s = m.pop("structure")
+        else:
+            s = sample_structure(step, cfg, rng)
+            q = d.slice(torch.from_numpy(rng.random(tc.batch)).float())
+            x = d.slice(sampler.batch(tc.batch, rng))
+            loss, m = rd_loss(model, x, q, s)
+            guard_value = float(loss.detach())
+        # the spike guard watches the RD loss (the complexity penalty is large by design early on)
+        loss_value, m["bpp"], m["mse"], m["psnr"] = d.mean([guard_value, m["bpp"], m["mse"], m["psnr"]])
         aux = model.prior.aux_loss(cfg.z_bound)
         optimizer.zero_grad(set_to_none=True)
         # Spike guard: a loss far above its running average (or not finite) is skipped, not
@@ -132,8 +170,8 @@ def train(tc: TrainConfig) -> Path:
         spike = not math.isfinite(loss_value) or (ema is not None and loss_value > 10 * ema)
         if not spike:
             (loss + aux).backward()
-            d.average_gradients(list(model.parameters()))
-            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip)
+            d.average_gradients(params)
+            torch.nn.utils.clip_grad_norm_(groups[0]["params"], tc.clip)  # the backbone's
             optimizer.step()
             ema = loss_value if ema is None else 0.98 * ema + 0.02 * loss_value
         skipped += spike
@@ -141,7 +179,7 @@ def train(tc: TrainConfig) -> Path:
         if sum(recent) >= tc.rollback_spikes and ckpt.exists():
             # Diverging (many skipped steps in a row): go back to the last healthy checkpoint
             # with half the learning rate; the data RNG runs on, so other batches follow.
-            info = load_checkpoint(ckpt, model, optimizer, None)
+            info = load_checkpoint(ckpt, modules, optimizer, None)
             step, ema, lr_scale = info["step"], info.get("ema"), 0.5 * lr_scale
             rollbacks += 1
             recent.clear()
@@ -171,9 +209,10 @@ def train(tc: TrainConfig) -> Path:
         due = d.any(d.main and now - last_ckpt > tc.checkpoint_minutes * 60) and healthy
         if due or step == tc.steps or out_of_time:
             if d.main:
-                save_checkpoint(ckpt, model, optimizer, rng, {
+                save_checkpoint(ckpt, modules, optimizer, rng, {
                     "step": step, "ema": ema, "skipped": skipped, "lr_scale": lr_scale, "rollbacks": rollbacks,
-                    "config": cfg.to_json(), "processes": d.world})
+                    "config": cfg.to_json(), "processes": d.world, "stage": tc.stage,
+                    "prior_steps": prior_steps})
             last_ckpt = now
         if out_of_time:
             if d.main:
@@ -182,7 +221,10 @@ def train(tc: TrainConfig) -> Path:
     model.eval()
     if log:
         log.close()
-        save_weights(model, out / "weights.safetensors", extra={"trained_steps": step})
+        extra = {"trained_steps": prior_steps + step}
+        if tc.stage == "structure":
+            extra["controller_choices"] = controller.choices()
+        save_weights(model, out / "weights.safetensors", extra=extra)
     d.barrier()
     teardown(d)
     return out / "weights.safetensors"

@@ -20,11 +20,14 @@ from ..structure import Level, Structure, cost, make_levels
 from .data import load_rgb, split
 
 
+DEFAULT_CROP = 256  # larger crops than training's: the rate of K = 1 levels grows with image size
+
+
 @dataclass
 class SearchConfig:
     data: str
-    crop: int = 192
-    qualities: tuple[float, ...] = (0.2, 0.5, 0.8)
+    crop: int = DEFAULT_CROP
+    qualities: tuple[float, ...] = (0.0, 1 / 3, 2 / 3, 1.0)  # the whole quality range
     max_levels: int = 12
 
 
@@ -64,11 +67,13 @@ def validation_crops(data: str, crop: int) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def score(model: BasicModel, x: torch.Tensor, s: Structure, qualities: tuple[float, ...]) -> Score:
+def score(model: BasicModel, x: torch.Tensor, s: Structure, qualities: tuple[float, ...],
+          assign: torch.Tensor | None = None) -> Score:
+    """RD loss of structure s with rounded latents; `assign` overrides the partite table."""
     cfg, pixels = model.cfg, x.shape[2] * x.shape[3]
     losses, bpps, psnrs = [], [], []
     for q in qualities:
-        out = model(x, torch.full((x.shape[0],), q), s, noise=False)
+        out = model(x, torch.full((x.shape[0],), q), s, assign=assign, noise=False)
         bpp = (out["bits_y"] + out["bits_z"]) / pixels
         mse = F.mse_loss(out["x_hat"].clamp(0, 1), x, reduction="none").mean(dim=(1, 2, 3))
         losses.append(float((bpp + cfg.lmbda(q) * 255**2 * mse).mean()))
@@ -98,11 +103,16 @@ def thin(front: list[Score], keep: int) -> list[Score]:
     return [front[i] for i in chosen]
 
 
-def search(model: BasicModel, sc: SearchConfig) -> tuple[list[Level], list[Score]]:
-    """-> (level table, every candidate's score)."""
+def controller_structures(choices: list[dict]) -> list[Structure]:
+    """The structures the trained controller picks (stored as `controller_choices` by training)."""
+    return list(dict.fromkeys(Structure(*c["widths"], c["partites"]) for c in choices))
+
+
+def search(model: BasicModel, sc: SearchConfig, extra: list[Structure] = ()) -> tuple[list[Level], list[Score]]:
+    """-> (level table, every candidate's score). `extra`: more candidates (the controller's choices)."""
     model.eval()
     x = validation_crops(sc.data, sc.crop)
-    cands = candidates(model)
+    cands = list(dict.fromkeys(candidates(model) + list(extra)))
     bar = Progress(len(cands), "search")
     scores = []
     for s in cands:

@@ -1,0 +1,102 @@
+"""Stage `structure` of training (DESIGN.md section 2, steps 1-3): the controller picks the
+structure for a sampled (compute target, quality), partite tables are sampled and learned with
+VIMCO, and the backbone is fine-tuned on whatever was picked.
+
+Loss = RD loss + lambda_C * max(C - c, 0) / c (straight-through Gumbel-softmax)
+     + score-function term for the controller (two structures, each the other's baseline)
+     + VIMCO surrogate for the table logits (S tables per structure, rate as the reward).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..codec import BasicModel
+from .controller import Choice, Controller, temperature
+
+
+def vimco_signals(f: torch.Tensor) -> torch.Tensor:
+    """Per-sample learning signals of VIMCO (Mnih & Rezende, 2016) for the multi-sample
+    objective log mean_i exp f_i. f: (S, batch), higher is better -> (S,), averaged over images.
+
+    Sample i's signal is the objective minus the objective with f_i replaced by the mean of the
+    other samples: a baseline built from the other samples, so no learned critic is needed.
+    """
+    s = f.shape[0]
+    if s < 2:
+        raise ValueError("VIMCO needs at least 2 samples")
+    f = f.detach().double()
+    full = torch.logsumexp(f, 0) - math.log(s)
+    signals = []
+    for i in range(s):
+        others = torch.cat([f[:i], f[i + 1 :]])
+        held_out = torch.cat([others, others.mean(0, keepdim=True)])
+        signals.append((full - (torch.logsumexp(held_out, 0) - math.log(s))).mean())
+    return torch.stack(signals).float()
+
+
+def controller_terms(choices: list[Choice], rds: list[float], c: float,
+                     lambda_c: float) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """The controller's loss terms for two structures drawn for target c, with their RD losses:
+    -> (score-function term, complexity penalty, |relative RD difference|)."""
+    a = (rds[0] - rds[1]) / (0.5 * (rds[0] + rds[1]))
+    reinforce = 0.5 * a * (choices[0].log_prob - choices[1].log_prob)
+    penalty = lambda_c * sum(torch.relu(ch.macs - c) / c for ch in choices) / len(choices)
+    return reinforce, penalty, abs(a)
+
+
+def _rd(model: BasicModel, x: torch.Tensor, q: torch.Tensor, lmbda: float, s, assigns) -> tuple[torch.Tensor, dict]:
+    out = model(x, q, s, assigns=assigns)
+    pixels = x.shape[2] * x.shape[3]
+    bpp = (out["bits_y"] + out["bits_z"]) / pixels
+    mse = F.mse_loss(out["x_hat"], x, reduction="none").mean(dim=(1, 2, 3))
+    return (bpp + lmbda * 255**2 * mse).mean(), {"bpp": bpp.detach().mean(), "mse": mse.detach().mean(),
+                                                "bits_y_samples": out["bits_y_samples"] / pixels}
+
+
+def structure_loss(model: BasicModel, controller: Controller, x: torch.Tensor, progress: float,
+                   rng: np.random.Generator, lambda_c: float, samples: int) -> tuple[torch.Tensor, float, dict]:
+    """One step's loss. x: this process's slice of the batch; every process draws the same
+    target, quality, structures and tables from `rng`. -> (loss, value for the spike guard, metrics).
+
+    Two structures are drawn for the same (c, q) and trained on the same batch; each one's RD
+    loss minus the other's is its score-function signal (the batch's content cancels out), and
+    the backbone learns from both. The penalty's gradient takes the straight-through path.
+    """
+    cfg = model.cfg
+    c = controller.target(float(rng.random()))
+    qv = float(rng.random())
+    q = torch.full((x.shape[0],), qv)
+    tau = temperature(progress)
+    choices = [controller.sample(c, qv, tau, rng.random(controller.n_uniforms)) for _ in range(2)]
+    rds, parts, surrogate = [], [], torch.zeros(())
+    for i, ch in enumerate(choices):
+        k = ch.structure.partites
+        uniforms = torch.from_numpy(rng.random((samples, cfg.channel_groups, 4, k)))
+        if i == 1 and ch.structure == choices[0].structure:
+            rds.append(rds[0])  # the same structure twice: no second pass, no signal
+            continue
+        assigns = [model.tables.sample(k, u) for u in uniforms] if k > 1 else None
+        rd, part = _rd(model, x, q, cfg.lmbda(qv), ch.structure, assigns)
+        if assigns is not None:
+            signals = vimco_signals(-part["bits_y_samples"])
+            surrogate = surrogate - sum(sig * model.tables.log_prob(k, a) for sig, a in zip(signals, assigns))
+        rds.append(rd)
+        parts.append(part)
+    rd = torch.stack(rds).mean()
+    scale = float(rd.detach())
+    reinforce, penalty, advantage = controller_terms(choices, [float(r.detach()) for r in rds], c, lambda_c)
+    # One quality per step makes the RD loss swing ~7x between q = 0 and q = 1; the spike guard
+    # watches it scaled by sqrt(lambda(0.5) / lambda(q)), which takes out most of that swing.
+    guard = scale * math.sqrt(cfg.lmbda(0.5) / cfg.lmbda(qv))
+    mse = torch.stack([p["mse"] for p in parts]).mean()
+    metrics = {"rd": scale, "bpp": float(torch.stack([p["bpp"] for p in parts]).mean()), "mse": float(mse),
+               "psnr": float(10 * torch.log10(1 / mse.clamp_min(1e-10))),
+               "penalty": float(penalty.detach()), "vimco": float(surrogate.detach()),
+               "advantage": advantage, "tau": tau, "target_kmac": c / 1000,
+               "kmac": float(choices[0].macs.detach()) / 1000, "quality": qv,
+               "other_widths": list(choices[1].structure.indices), "other_partites": choices[1].structure.partites}
+    return rd + penalty + reinforce + surrogate, guard, {"structure": choices[0].structure, **metrics}

@@ -1,0 +1,126 @@
+"""Structure stage: controller costs are exact, the penalty fits budgets, VIMCO prefers the
+cheaper table, and a structure-stage run resumes bit-for-bit and exports its choices."""
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+from basic_codec.config import preset
+from basic_codec.context import PartiteTables
+from basic_codec.train.controller import Controller, round_trip_macs
+from basic_codec.train.loop import TrainConfig, train
+from basic_codec.train.search import controller_structures
+from basic_codec.train.structure_stage import vimco_signals
+from basic_codec.weights import load_weights
+
+
+def test_sampled_cost_is_the_exact_mac_count():
+    cfg = preset("basic-s")
+    ctrl = Controller(cfg)
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(40):
+        ch = ctrl.sample(ctrl.target(rng.random()), rng.random(), 1.0, rng.random(ctrl.n_uniforms))
+        assert float(ch.macs.detach()) == round_trip_macs(cfg, ch.structure)
+        assert ch.log_prob.requires_grad and float(ch.log_prob) < 0
+        seen.add(ch.structure)
+    assert len(seen) > 20  # an untrained controller explores
+
+
+def test_penalty_teaches_the_controller_to_fit_a_budget():
+    torch.manual_seed(0)
+    cfg = preset("basic-s")
+    ctrl = Controller(cfg)
+    opt = torch.optim.Adam(ctrl.parameters(), lr=1e-2)
+    rng = np.random.default_rng(1)
+    budget = ctrl.target(0.3)
+    before = round_trip_macs(cfg, ctrl.greedy(budget, 0.5))
+    for _ in range(150):
+        ch = ctrl.sample(budget, 0.5, 0.5, rng.random(ctrl.n_uniforms))
+        loss = torch.relu(ch.macs - budget) / budget
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = round_trip_macs(cfg, ctrl.greedy(budget, 0.5))
+    assert before > budget and after <= budget, (before, after, budget)
+
+
+def test_vimco_signals():
+    f = torch.tensor([[-1.0, -2.0], [-1.5, -1.0]])  # 2 samples x 2 images, higher is better
+    sig = vimco_signals(f)
+    assert sig.shape == (2,)
+    assert torch.allclose(vimco_signals(torch.zeros(3, 4)), torch.zeros(3))
+    better = vimco_signals(torch.tensor([[-1.0], [-2.0]]))
+    assert better[0] > 0 > better[1]
+
+
+def test_vimco_moves_the_table_towards_the_lower_rate():
+    cfg = preset("tiny")
+    tables = PartiteTables(cfg)
+    opt = torch.optim.Adam(tables.parameters(), lr=0.1)
+    start = tables.assignment(2)  # the checkerboard the tables start from
+    g = cfg.channel_groups
+    good = torch.tensor([[0] * 4] * (g // 2) + [[1] * 4] * (g - g // 2))  # channel order instead
+    assert tables.log_prob(2, start) > tables.log_prob(2, good) + 1.0
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        samples = [tables.sample(2, torch.from_numpy(rng.random((cfg.channel_groups, 4, 2)))) for _ in range(4)]
+        # toy rate: one bit per table cell that differs from `good`
+        rate = torch.tensor([[float((a != good).sum())] for a in samples])
+        sig = vimco_signals(-rate)
+        loss = -sum(s * tables.log_prob(2, a) for s, a in zip(sig, samples))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert tables.log_prob(2, good) > tables.log_prob(2, start) + 1.0
+    assert torch.equal(tables.assignment(2), good)
+
+
+def test_structure_stage_resumes_exactly_and_exports_choices(tmp_path):
+    from tests.test_train import _data_dir
+
+    data = _data_dir(tmp_path / "data")
+    init = train(TrainConfig(data=str(data), out=str(tmp_path / "backbone"), config="tiny", steps=4,
+                             batch=2, crop=64, warmup=1))
+    common = dict(data=str(data), steps=10, batch=2, crop=64, lr=1e-3, warmup=2, stage="structure",
+                  init_weights=str(init))
+    straight = train(TrainConfig(out=str(tmp_path / "a"), **common))
+    train(TrainConfig(out=str(tmp_path / "b"), stop_after=6, **common))
+    resumed = train(TrainConfig(out=str(tmp_path / "b"), **common))
+    a, b = load_file(str(straight)), load_file(str(resumed))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    model, _, meta = load_weights(resumed)
+    assert meta["trained_steps"] == 14  # 4 backbone + 10 structure steps
+    choices = meta["controller_choices"]
+    assert len(choices) == 36 and all(len(c["widths"]) == 4 for c in choices)
+    assert controller_structures(choices)
+    # export of the structure-stage checkpoint writes the same weights and choices
+    from basic_codec.cli import main
+
+    assert main(["export", str(tmp_path / "b"), str(tmp_path / "e.safetensors")]) == 0
+    _, _, exported = load_weights(tmp_path / "e.safetensors")
+    assert exported["controller_choices"] == choices and exported["trained_steps"] == 14
+
+
+def test_controller_spends_its_budget_where_the_rd_loss_gains():
+    """Toy RD loss that only a wide g_s lowers: within the budget, the controller learns to
+    pick a wide g_s (score-function term) and to stay under the budget (penalty)."""
+    from basic_codec.train.structure_stage import controller_terms
+
+    torch.manual_seed(0)
+    cfg = preset("basic-s")
+    ctrl = Controller(cfg)
+    opt = torch.optim.Adam(ctrl.parameters(), lr=1e-2)
+    rng = np.random.default_rng(2)
+    budget = ctrl.target(0.7)
+
+    def toy_rd(s):
+        return 1.0 - 0.1 * s.g_s
+
+    for _ in range(300):
+        choices = [ctrl.sample(budget, 0.5, 0.5, rng.random(ctrl.n_uniforms)) for _ in range(2)]
+        reinforce, penalty, _ = controller_terms(choices, [toy_rd(ch.structure) for ch in choices], budget, 1.0)
+        opt.zero_grad()
+        (reinforce + penalty).backward()
+        opt.step()
+    s = ctrl.greedy(budget, 0.5)
+    assert s.g_s == len(cfg.widths) - 1 and round_trip_macs(cfg, s) <= budget, s
