@@ -153,7 +153,7 @@ def train(tc: TrainConfig) -> Path:
         if tc.stage == "structure":
             x = d.slice(sampler.batch(tc.batch, rng))
             loss, guard_value, m = structure_loss(model, controller, x, step / tc.steps, rng,
-                                               tc.lambda_c, tc.vimco_samples)
+                                                  tc.lambda_c, tc.vimco_samples, d.mean)
             s = m.pop("structure")
         else:
             s = sample_structure(step, cfg, rng)

@@ -9,6 +9,7 @@ Loss = RD loss + lambda_C * max(C - c, 0) / c (straight-through Gumbel-softmax)
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 import torch
@@ -58,9 +59,11 @@ def _rd(model: BasicModel, x: torch.Tensor, q: torch.Tensor, lmbda: float, s, as
 
 
 def structure_loss(model: BasicModel, controller: Controller, x: torch.Tensor, progress: float,
-                   rng: np.random.Generator, lambda_c: float, samples: int) -> tuple[torch.Tensor, float, dict]:
+                   rng: np.random.Generator, lambda_c: float, samples: int,
+                   mean: Callable[[list[float]], list[float]] = lambda v: v) -> tuple[torch.Tensor, float, dict]:
     """One step's loss. x: this process's slice of the batch; every process draws the same
-    target, quality, structures and tables from `rng`. -> (loss, value for the spike guard, metrics).
+    target, quality, structures and tables from `rng`; `mean` averages floats over processes,
+    so the controller sees the whole batch's RD losses. -> (loss, value for the spike guard, metrics).
 
     Two structures are drawn for the same (c, q) and trained on the same batch; each one's RD
     loss minus the other's is its score-function signal (the batch's content cancels out), and
@@ -88,7 +91,7 @@ def structure_loss(model: BasicModel, controller: Controller, x: torch.Tensor, p
         parts.append(part)
     rd = torch.stack(rds).mean()
     scale = float(rd.detach())
-    reinforce, penalty, advantage = controller_terms(choices, [float(r.detach()) for r in rds], c, lambda_c)
+    reinforce, penalty, advantage = controller_terms(choices, mean([float(r.detach()) for r in rds]), c, lambda_c)
     # One quality per step makes the RD loss swing ~7x between q = 0 and q = 1; the spike guard
     # watches it scaled by sqrt(lambda(0.5) / lambda(q)), which takes out most of that swing.
     guard = scale * math.sqrt(cfg.lmbda(0.5) / cfg.lmbda(qv))
