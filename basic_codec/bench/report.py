@@ -57,19 +57,33 @@ def write_report(agg: dict, report: Path, anchors_dir: Path | None) -> str:
     for r in agg["ours"]:
         by_level.setdefault(r["level"], []).append(r)
 
-    summary = ["| level | widths g_a/h_a/h_s/g_s | K | enc kMAC/px | dec kMAC/px | BD-rate vs VTM | vs WebP | vs JPEG | enc s | dec s |",
-               "|---|---|---|---|---|---|---|---|---|---|"]
-    comp_points = []
+    summary = ["| level | widths g_a/h_a/h_s/g_s | K | enc kMAC/px | dec kMAC/px | RD loss | BD-rate vs VTM "
+               "| vs JPEG 2000 | vs WebP | vs JPEG | enc s | dec s |",
+               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    comp_points, rd_by_level = [], {}
     for lv, c in sorted(ours.items()):
         d, rows = levels[lv], by_level[lv]
         bd_vtm = _bd(vtm, c.points)
+        if all("rd_loss" in r for r in rows):
+            rd_by_level[lv] = sum(r["rd_loss"] for r in rows) / len(rows)
+        rd = f"{rd_by_level[lv]:.3f}" if lv in rd_by_level else "n/a"
         summary.append(
             f"| {lv} | {'/'.join(map(str, d['widths']))} | {d['partites']} | {d['enc_kmac_per_px']:.1f} | "
-            f"{d['dec_kmac_per_px']:.1f} | {_pct(bd_vtm)} | {_pct(_bd(base.get('webp'), c.points))} | "
+            f"{d['dec_kmac_per_px']:.1f} | {rd} | {_pct(bd_vtm)} | {_pct(_bd(base.get('jpeg2000'), c.points))} | "
+            f"{_pct(_bd(base.get('webp'), c.points))} | "
             f"{_pct(_bd(base.get('jpeg'), c.points))} | {sum(r['enc_s'] for r in rows) / len(rows):.2f} | "
             f"{sum(r['dec_s'] for r in rows) / len(rows):.2f} |")
         if bd_vtm is not None:
             comp_points.append({"label": f"L{lv}", "kmac_per_px": d["dec_kmac_per_px"], "bd_rate": bd_vtm, "ours": True})
+
+    if len(rd_by_level) > 1:
+        lv_sorted = sorted(rd_by_level)
+        rises = [f"level {b} ({rd_by_level[b]:.3f}) > level {a} ({rd_by_level[a]:.3f})"
+                 for a, b in zip(lv_sorted, lv_sorted[1:]) if rd_by_level[b] >= rd_by_level[a]]
+        summary += ["", "RD loss: bpp + lambda(q) 255^2 MSE per image (the training objective), mean over images "
+                    "and the benchmarked qualities. "
+                    + ("It falls at every step up the level table." if not rises
+                       else f"It does not fall at every step: {'; '.join(rises)}.")]
 
     detail = ["| level | quality | bpp | PSNR (dB) | MS-SSIM | enc s | dec s | payload / estimate | header bytes |",
               "|---|---|---|---|---|---|---|---|---|"]
@@ -107,7 +121,7 @@ Written by `basic-codec bench {agg['images']}` — do not edit by hand.
 - {agg['n_images']} images; bpp from the real `.bsic` file size (header included); PSNR over RGB per image, then averaged;
   times are wall clock per image (encode: image to bytes; decode: bytes to image).
 - BD-rate: classic Bjontegaard (cubic fit of log-rate over the overlapping PSNR range). VTM is the
-  published anchor in `shared/anchors/kodak/vtm.json`; WebP and JPEG are measured here in the same run.
+  published anchor in `shared/anchors/kodak/vtm.json`; JPEG 2000, WebP and JPEG are measured here in the same run.
 
 ## Levels
 

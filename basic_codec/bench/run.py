@@ -103,7 +103,7 @@ def aggregate(rows: list[dict], group: tuple[str, ...]) -> list[dict]:
     for key, rs in sorted(groups.items()):
         a = dict(zip(group, key))
         a["n_images"] = len(rs)
-        for k in ("bpp", "psnr", "ms_ssim", "enc_s", "dec_s", "payload_bytes", "header_bytes",
+        for k in ("bpp", "psnr", "rd_loss", "ms_ssim", "enc_s", "dec_s", "payload_bytes", "header_bytes",
                   "est_payload_bits", "enc_kmac_per_px", "dec_kmac_per_px"):
             v = _mean(rs, k)
             if v is not None:
@@ -157,6 +157,8 @@ def run(cfg: BenchConfig, codec: Codec) -> dict:
     names = {f.name for f in files}
     ours_rows = [r for r in _done(ours_path, ())[1] if r["model"] == model and r["image"] in names
                  and r["level"] in levels and round(r["quality"], 6) in {round(q, 6) for q in cfg.qualities}]
+    for r in ours_rows:  # the training objective, per image: bpp + lambda(q) 255^2 MSE
+        r["rd_loss"] = r["bpp"] + codec.cfg.lmbda(r["quality"]) * 255**2 * 10 ** (-r["psnr"] / 10)
     base_rows = [r for r in _done(out / "baselines.jsonl", ())[1]
                  if r["image"] in names and r["codec"] in cfg.baselines]
     agg = {"machine": machine(), "date": dt.date.today().isoformat(), "commit": commit(),
