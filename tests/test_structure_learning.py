@@ -26,22 +26,30 @@ def test_sampled_cost_is_the_exact_mac_count():
     assert len(seen) > 20  # an untrained controller explores
 
 
-def test_penalty_teaches_the_controller_to_fit_a_budget():
+def _train_controller(u: float, seed: int, steps: int, loss_of):
+    """Adam on a fresh basic-s controller for the target at `u`; loss_of(ctrl, budget, rng) -> loss."""
     torch.manual_seed(0)
-    cfg = preset("basic-s")
-    ctrl = Controller(cfg)
+    ctrl = Controller(preset("basic-s"))
     opt = torch.optim.Adam(ctrl.parameters(), lr=1e-2)
-    rng = np.random.default_rng(1)
-    budget = ctrl.target(0.3)
-    before = round_trip_macs(cfg, ctrl.greedy(budget, 0.5))
-    for _ in range(150):
-        ch = ctrl.sample(budget, 0.5, 0.5, rng.random(ctrl.n_uniforms))
-        loss = torch.relu(ch.macs - budget) / budget
+    rng = np.random.default_rng(seed)
+    budget = ctrl.target(u)
+    before = ctrl.greedy(budget, 0.5)
+    for _ in range(steps):
+        loss = loss_of(ctrl, budget, rng)
         opt.zero_grad()
         loss.backward()
         opt.step()
-    after = round_trip_macs(cfg, ctrl.greedy(budget, 0.5))
-    assert before > budget and after <= budget, (before, after, budget)
+    return before, ctrl.greedy(budget, 0.5), budget
+
+
+def test_penalty_teaches_the_controller_to_fit_a_budget():
+    def penalty(ctrl, budget, rng):
+        ch = ctrl.sample(budget, 0.5, 0.5, rng.random(ctrl.n_uniforms))
+        return torch.relu(ch.macs - budget) / budget
+
+    cfg = preset("basic-s")
+    before, after, budget = _train_controller(0.3, 1, 150, penalty)
+    assert round_trip_macs(cfg, before) > budget >= round_trip_macs(cfg, after), (before, after, budget)
 
 
 def test_vimco_signals():
@@ -106,21 +114,12 @@ def test_controller_spends_its_budget_where_the_rd_loss_gains():
     pick a wide g_s (score-function term) and to stay under the budget (penalty)."""
     from basic_codec.train.structure_stage import controller_terms
 
-    torch.manual_seed(0)
-    cfg = preset("basic-s")
-    ctrl = Controller(cfg)
-    opt = torch.optim.Adam(ctrl.parameters(), lr=1e-2)
-    rng = np.random.default_rng(2)
-    budget = ctrl.target(0.7)
-
-    def toy_rd(s):
-        return 1.0 - 0.1 * s.g_s
-
-    for _ in range(300):
+    def toy(ctrl, budget, rng):
         choices = [ctrl.sample(budget, 0.5, 0.5, rng.random(ctrl.n_uniforms)) for _ in range(2)]
-        reinforce, penalty, _ = controller_terms(choices, [toy_rd(ch.structure) for ch in choices], budget, 1.0)
-        opt.zero_grad()
-        (reinforce + penalty).backward()
-        opt.step()
-    s = ctrl.greedy(budget, 0.5)
+        reinforce, penalty, _ = controller_terms(choices, [1.0 - 0.1 * ch.structure.g_s for ch in choices],
+                                                 budget, 1.0)
+        return reinforce + penalty
+
+    cfg = preset("basic-s")
+    _, s, budget = _train_controller(0.7, 2, 300, toy)
     assert s.g_s == len(cfg.widths) - 1 and round_trip_macs(cfg, s) <= budget, s
