@@ -111,13 +111,15 @@ def test_structure_stage_resumes_exactly_and_exports_choices(tmp_path):
 
 def test_controller_spends_its_budget_where_the_rd_loss_gains():
     """Toy RD loss that only a wide g_s lowers: within the budget, the controller learns to
-    pick a wide g_s (score-function term) and to stay under the budget (penalty)."""
-    from basic_codec.train.structure_stage import controller_terms
+    pick a wide g_s (score-function term against a random baseline) and to stay under the
+    budget (penalty)."""
+    from basic_codec.train.structure_stage import controller_terms, random_structure
 
     def toy(ctrl, budget, rng):
-        choices = [ctrl.sample(budget, 0.5, 0.5, rng.random(ctrl.n_uniforms)) for _ in range(2)]
-        reinforce, penalty, _ = controller_terms(choices, [1.0 - 0.1 * ch.structure.g_s for ch in choices],
-                                                 budget, 1.0)
+        ch = ctrl.sample(budget, 0.5, 0.5, rng.random(ctrl.n_uniforms))
+        baseline = random_structure(ctrl.cfg, rng)
+        reinforce, penalty, _ = controller_terms(ch, 1.0 - 0.1 * ch.structure.g_s, 1.0 - 0.1 * baseline.g_s,
+                                                 budget, 1.0, 0.01)
         return reinforce + penalty
 
     cfg = preset("basic-s")

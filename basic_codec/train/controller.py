@@ -9,8 +9,8 @@ the complexity penalty lambda_C * max(C - c, 0) / c teaches the controller to fi
 The RD loss reaches the logits through the score function (`log_prob`), not through the
 straight-through path: only the sampled width of a slimmable layer is computed, so a
 straight-through gate on its output would only measure how the loss changes with the output's
-scale, not which width is better. structure_stage.py compares two sampled structures on the
-same batch instead.
+scale, not which width is better. structure_stage.py compares the sampled structure with a
+uniformly random one on the same batch instead.
 """
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ class Choice:
     structure: Structure
     macs: torch.Tensor  # scalar: encoder + decoder MACs per pixel, differentiable (straight-through)
     log_prob: torch.Tensor  # log p(structure | c, q): the score-function path for the RD loss
+    entropy: torch.Tensor  # of the five categorical distributions, summed (exploration bonus)
 
 
 def round_trip_macs(cfg: ModelConfig, s: Structure) -> float:
@@ -84,9 +85,10 @@ class Controller(nn.Module):
         k_hard, k_idx = _straight_through(k_logits[None], gumbel[w_logits.numel() :][None], tau)
         s = Structure(*(int(i) for i in w_idx), self.k_options[int(k_idx[0])])
         macs = (w_hard * self.width_macs).sum() + (k_hard[0] * self.k_macs).sum()
-        log_prob = (torch.log_softmax(w_logits, -1).gather(1, w_idx[:, None]).sum()
-                    + torch.log_softmax(k_logits, -1)[k_idx[0]])
-        return Choice(s, macs, log_prob)
+        w_logp, k_logp = torch.log_softmax(w_logits, -1), torch.log_softmax(k_logits, -1)
+        log_prob = w_logp.gather(1, w_idx[:, None]).sum() + k_logp[k_idx[0]]
+        entropy = -(w_logp.exp() * w_logp).sum() - (k_logp.exp() * k_logp).sum()
+        return Choice(s, macs, log_prob, entropy)
 
     @torch.no_grad()
     def greedy(self, c: float, q: float) -> Structure:

@@ -57,6 +57,7 @@ class TrainConfig:
     table_lr: float = 1e-2
     lambda_c: float = 1.0  # weight of the complexity penalty max(C - c, 0) / c
     vimco_samples: int = 2  # partite tables drawn per step (S >= 2)
+    entropy_bonus: float = 0.01  # weight of the controller's entropy (without it, it collapsed in 300 steps)
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -153,7 +154,7 @@ def train(tc: TrainConfig) -> Path:
         if tc.stage == "structure":
             x = d.slice(sampler.batch(tc.batch, rng))
             loss, guard_value, m = structure_loss(model, controller, x, step / tc.steps, rng,
-                                                  tc.lambda_c, tc.vimco_samples, d.mean)
+                                                  tc.lambda_c, tc.vimco_samples, tc.entropy_bonus, d.mean)
             s = m.pop("structure")
         else:
             s = sample_structure(step, cfg, rng)

@@ -3,7 +3,8 @@ structure for a sampled (compute target, quality), partite tables are sampled an
 VIMCO, and the backbone is fine-tuned on whatever was picked.
 
 Loss = RD loss + lambda_C * max(C - c, 0) / c (straight-through Gumbel-softmax)
-     + score-function term for the controller (two structures, each the other's baseline)
+     + score-function term for the controller (a random structure on the same batch as baseline)
+     - entropy bonus (keeps the controller exploring until the target conditions it)
      + VIMCO surrogate for the table logits (S tables per structure, rate as the reward).
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..codec import BasicModel
+from ..structure import Structure
 from .controller import Choice, Controller, temperature
 
 
@@ -39,14 +41,22 @@ def vimco_signals(f: torch.Tensor) -> torch.Tensor:
     return torch.stack(signals).float()
 
 
-def controller_terms(choices: list[Choice], rds: list[float], c: float,
-                     lambda_c: float) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """The controller's loss terms for two structures drawn for target c, with their RD losses:
-    -> (score-function term, complexity penalty, |relative RD difference|)."""
-    a = (rds[0] - rds[1]) / (0.5 * (rds[0] + rds[1]))
-    reinforce = 0.5 * a * (choices[0].log_prob - choices[1].log_prob)
-    penalty = lambda_c * sum(torch.relu(ch.macs - c) / c for ch in choices) / len(choices)
-    return reinforce, penalty, abs(a)
+def controller_terms(choice: Choice, rd: float, baseline: float, c: float, lambda_c: float,
+                     entropy_bonus: float) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """The controller's loss for a structure drawn for target c, with its RD loss and the RD loss
+    of a structure drawn independently of the controller on the same batch (the baseline: it
+    cancels the batch's content and, being independent of the choice, leaves the gradient
+    unbiased). -> (score-function term - entropy bonus, complexity penalty, relative RD difference)."""
+    a = (rd - baseline) / (0.5 * (rd + baseline))
+    reinforce = a * choice.log_prob - entropy_bonus * choice.entropy
+    penalty = lambda_c * torch.relu(choice.macs - c) / c
+    return reinforce, penalty, a
+
+
+def random_structure(cfg, rng: np.random.Generator) -> Structure:
+    """Every edge's width and K uniform: the baseline, and what keeps every width trained."""
+    n = len(cfg.widths)
+    return Structure(*(int(i) for i in rng.integers(0, n, size=4)), int(rng.choice(cfg.partite_options)))
 
 
 def _rd(model: BasicModel, x: torch.Tensor, q: torch.Tensor, lmbda: float, s, assigns) -> tuple[torch.Tensor, dict]:
@@ -59,31 +69,33 @@ def _rd(model: BasicModel, x: torch.Tensor, q: torch.Tensor, lmbda: float, s, as
 
 
 def structure_loss(model: BasicModel, controller: Controller, x: torch.Tensor, progress: float,
-                   rng: np.random.Generator, lambda_c: float, samples: int,
+                   rng: np.random.Generator, lambda_c: float, samples: int, entropy_bonus: float = 0.01,
                    mean: Callable[[list[float]], list[float]] = lambda v: v) -> tuple[torch.Tensor, float, dict]:
     """One step's loss. x: this process's slice of the batch; every process draws the same
     target, quality, structures and tables from `rng`; `mean` averages floats over processes,
     so the controller sees the whole batch's RD losses. -> (loss, value for the spike guard, metrics).
 
-    Two structures are drawn for the same (c, q) and trained on the same batch; each one's RD
-    loss minus the other's is its score-function signal (the batch's content cancels out), and
-    the backbone learns from both. The penalty's gradient takes the straight-through path.
+    The controller's structure and a uniformly random one are trained on the same batch; the
+    random one's RD loss is the controller's score-function baseline (the batch's content
+    cancels out), and training it keeps every width of the backbone in use, whatever the
+    controller prefers. The penalty's gradient takes the straight-through path.
     """
     cfg = model.cfg
     c = controller.target(float(rng.random()))
     qv = float(rng.random())
     q = torch.full((x.shape[0],), qv)
     tau = temperature(progress)
-    choices = [controller.sample(c, qv, tau, rng.random(controller.n_uniforms)) for _ in range(2)]
+    choice = controller.sample(c, qv, tau, rng.random(controller.n_uniforms))
+    structures = [choice.structure, random_structure(cfg, rng)]
     rds, parts, surrogate = [], [], torch.zeros(())
-    for i, ch in enumerate(choices):
-        k = ch.structure.partites
+    for i, s in enumerate(structures):
+        k = s.partites
         uniforms = torch.from_numpy(rng.random((samples, cfg.channel_groups, 4, k)))
-        if i == 1 and ch.structure == choices[0].structure:
+        if i == 1 and s == structures[0]:
             rds.append(rds[0])  # the same structure twice: no second pass, no signal
             continue
         assigns = [model.tables.sample(k, u) for u in uniforms] if k > 1 else None
-        rd, part = _rd(model, x, q, cfg.lmbda(qv), ch.structure, assigns)
+        rd, part = _rd(model, x, q, cfg.lmbda(qv), s, assigns)
         if assigns is not None:
             signals = vimco_signals(-part["bits_y_samples"])
             surrogate = surrogate - sum(sig * model.tables.log_prob(k, a) for sig, a in zip(signals, assigns))
@@ -91,7 +103,8 @@ def structure_loss(model: BasicModel, controller: Controller, x: torch.Tensor, p
         parts.append(part)
     rd = torch.stack(rds).mean()
     scale = float(rd.detach())
-    reinforce, penalty, advantage = controller_terms(choices, mean([float(r.detach()) for r in rds]), c, lambda_c)
+    rd_mine, rd_random = mean([float(r.detach()) for r in rds])
+    reinforce, penalty, advantage = controller_terms(choice, rd_mine, rd_random, c, lambda_c, entropy_bonus)
     # One quality per step makes the RD loss swing ~7x between q = 0 and q = 1; the spike guard
     # watches it scaled by sqrt(lambda(0.5) / lambda(q)), which takes out most of that swing.
     guard = scale * math.sqrt(cfg.lmbda(0.5) / cfg.lmbda(qv))
@@ -99,7 +112,7 @@ def structure_loss(model: BasicModel, controller: Controller, x: torch.Tensor, p
     metrics = {"rd": scale, "bpp": float(torch.stack([p["bpp"] for p in parts]).mean()), "mse": float(mse),
                "psnr": float(10 * torch.log10(1 / mse.clamp_min(1e-10))),
                "penalty": float(penalty.detach()), "vimco": float(surrogate.detach()),
-               "advantage": advantage, "tau": tau, "target_kmac": c / 1000,
-               "kmac": float(choices[0].macs.detach()) / 1000, "quality": qv,
-               "other_widths": list(choices[1].structure.indices), "other_partites": choices[1].structure.partites}
-    return rd + penalty + reinforce + surrogate, guard, {"structure": choices[0].structure, **metrics}
+               "advantage": advantage, "entropy": float(choice.entropy.detach()), "tau": tau,
+               "target_kmac": c / 1000, "kmac": float(choice.macs.detach()) / 1000, "quality": qv,
+               "random_widths": list(structures[1].indices), "random_partites": structures[1].partites}
+    return rd + penalty + reinforce + surrogate, guard, {"structure": choice.structure, **metrics}
