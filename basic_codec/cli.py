@@ -220,17 +220,14 @@ def cmd_search(args) -> None:
 def cmd_export(args) -> None:
     from .codec import BasicModel
     from .config import ModelConfig
-    from .train.checkpoint import load_checkpoint
+    from .train.checkpoint import checkpoint_info, load_checkpoint
     from .weights import load_weights, save_weights
 
     ckpt = Path(args.run) / "checkpoint.safetensors" if Path(args.run).is_dir() else Path(args.run)
     if not ckpt.is_file():
         raise InputError(f"no training checkpoint at {ckpt}")
     out = out_path(args.out, args.force)
-    from safetensors import safe_open
-
-    with safe_open(str(ckpt), framework="pt") as f:
-        info = json.loads(f.metadata()["info"])
+    info = checkpoint_info(ckpt)
     model = BasicModel(ModelConfig.from_json(info["config"]))
     modules = {"model": model}
     if info.get("stage") == "structure":

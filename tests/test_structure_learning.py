@@ -1,6 +1,7 @@
 """Structure stage: controller costs are exact, the penalty fits budgets, VIMCO prefers the
 cheaper table, and a structure-stage run resumes bit-for-bit and exports its choices."""
 import numpy as np
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -89,6 +90,11 @@ def test_structure_stage_resumes_exactly_and_exports_choices(tmp_path):
     data = _data_dir(tmp_path / "data")
     init = train(TrainConfig(data=str(data), out=str(tmp_path / "backbone"), config="tiny", steps=4,
                              batch=2, crop=64, warmup=1))
+    from basic_codec.errors import CodecError
+
+    with pytest.raises(CodecError, match="backbone-stage run"):  # --resume with the other stage
+        train(TrainConfig(data=str(data), out=str(tmp_path / "backbone"), config="tiny", steps=8,
+                          batch=2, crop=64, stage="structure"))
     common = dict(data=str(data), steps=10, batch=2, crop=64, lr=1e-3, warmup=2, stage="structure",
                   init_weights=str(init))
     straight = train(TrainConfig(out=str(tmp_path / "a"), **common))

@@ -35,6 +35,12 @@ def save_checkpoint(path: Path, modules: torch.nn.Module | dict[str, torch.nn.Mo
     os.replace(tmp, path)
 
 
+def checkpoint_info(path: Path) -> dict:
+    """The counters and settings saved with a checkpoint, without loading its tensors."""
+    with safe_open(str(path), framework="pt") as f:
+        return json.loads(f.metadata()["info"])
+
+
 def load_checkpoint(path: Path, modules: torch.nn.Module | dict[str, torch.nn.Module],
                     optimizer: torch.optim.Optimizer | None, rng: np.random.Generator | None) -> dict:
     with safe_open(str(path), framework="pt") as f:

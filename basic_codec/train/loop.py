@@ -25,7 +25,7 @@ from ..errors import CodecError
 from ..progress import Progress
 from ..structure import Structure, cost
 from ..weights import load_weights, save_weights
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_info, load_checkpoint, save_checkpoint
 from .controller import Controller
 from .structure_stage import structure_loss
 from .data import CropSampler, split
@@ -129,6 +129,10 @@ def train(tc: TrainConfig) -> Path:
     optimizer = torch.optim.Adam(groups, lr=tc.lr)
     step, ema, skipped, lr_scale, rollbacks = 0, None, 0, 1.0, 0
     if ckpt.exists():
+        saved_stage = checkpoint_info(ckpt).get("stage", "backbone")
+        if saved_stage != tc.stage:
+            raise CodecError(f"{ckpt} is a {saved_stage}-stage run; resume it with --stage {saved_stage}, "
+                             f"or start the {tc.stage} stage in a new folder with --init-weights")
         info = load_checkpoint(ckpt, modules, optimizer, rng)
         step, ema, skipped = info["step"], info.get("ema"), info.get("skipped", 0)
         lr_scale, rollbacks = info.get("lr_scale", 1.0), info.get("rollbacks", 0)
