@@ -221,6 +221,7 @@ def cmd_export(args) -> None:
     from .codec import BasicModel
     from .config import ModelConfig
     from .train.checkpoint import checkpoint_info, load_checkpoint
+    from .train.loop import weights_extra
     from .weights import load_weights, save_weights
 
     ckpt = Path(args.run) / "checkpoint.safetensors" if Path(args.run).is_dir() else Path(args.run)
@@ -237,10 +238,8 @@ def cmd_export(args) -> None:
     load_checkpoint(ckpt, modules, None, None)
     model.eval()
     levels = load_weights(args.levels_from)[1] if args.levels_from else None
-    extra = {"trained_steps": info.get("prior_steps", 0) + info["step"]}
-    if "controller" in modules:
-        extra["controller_choices"] = modules["controller"].choices()
-    save_weights(model, out, levels, extra=extra)
+    save_weights(model, out, levels, extra=weights_extra(info.get("prior_steps", 0) + info["step"],
+                                                         modules.get("controller")))
     print(f"step {info['step']} of {ckpt} -> {out}")
 
 

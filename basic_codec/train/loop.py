@@ -69,6 +69,15 @@ class TrainConfig:
 STAGES = ("backbone", "structure")
 
 
+def weights_extra(trained_steps: int, controller: Controller | None) -> dict:
+    """Metadata of exported weights: steps behind them and, after the structure stage, the
+    controller's greedy choices (which `search` scores as candidates)."""
+    extra: dict = {"trained_steps": trained_steps}
+    if controller is not None:
+        extra["controller_choices"] = controller.choices()
+    return extra
+
+
 def lr_at(step: int, tc: TrainConfig) -> float:
     """Linear warm-up, then cosine decay from lr to min_lr over the planned run."""
     if step < tc.warmup:
@@ -226,10 +235,8 @@ def train(tc: TrainConfig) -> Path:
     model.eval()
     if log:
         log.close()
-        extra = {"trained_steps": prior_steps + step}
-        if tc.stage == "structure":
-            extra["controller_choices"] = controller.choices()
-        save_weights(model, out / "weights.safetensors", extra=extra)
+        save_weights(model, out / "weights.safetensors",
+                     extra=weights_extra(prior_steps + step, modules.get("controller")))
     d.barrier()
     teardown(d)
     return out / "weights.safetensors"

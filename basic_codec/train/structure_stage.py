@@ -105,8 +105,8 @@ def structure_loss(model: BasicModel, controller: Controller, x: torch.Tensor, p
     scale = float(rd.detach())
     rd_mine, rd_random = mean([float(r.detach()) for r in rds])
     reinforce, penalty, advantage = controller_terms(choice, rd_mine, rd_random, c, lambda_c, entropy_bonus)
-    # One quality per step makes the RD loss swing ~7x between q = 0 and q = 1; the spike guard
-    # watches it scaled by sqrt(lambda(0.5) / lambda(q)), which takes out most of that swing.
+    # One quality per step makes the RD loss swing several-fold between q = 0 and q = 1 (lambda
+    # spans 27x); the spike guard watches it scaled by sqrt(lambda(0.5) / lambda(q)).
     guard = scale * math.sqrt(cfg.lmbda(0.5) / cfg.lmbda(qv))
     mse = torch.stack([p["mse"] for p in parts]).mean()
     metrics = {"rd": scale, "bpp": float(torch.stack([p["bpp"] for p in parts]).mean()), "mse": float(mse),
