@@ -189,7 +189,8 @@ def cmd_train(args) -> None:
                      batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed, warmup=args.warmup,
                      checkpoint_minutes=args.checkpoint_minutes,
                      max_minutes=args.max_minutes, init_weights=args.init_weights, stage=args.stage,
-                     lambda_c=args.lambda_c, vimco_samples=args.vimco_samples)
+                     lambda_c=args.lambda_c, vimco_samples=args.vimco_samples, table_lr=args.table_lr,
+                     bf16=args.bf16)
     path = train(tc)
     if os.environ.get("RANK", "0") == "0":
         print(f"exported {path}")
@@ -326,6 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "Gumbel-softmax widths + VIMCO partite tables, started from backbone weights")
     t.add_argument("--lambda-c", type=float, default=1.0, help="complexity penalty weight (structure stage)")
     t.add_argument("--vimco-samples", type=int, default=2, help="partite tables drawn per step (structure stage)")
+    t.add_argument("--table-lr", type=float, default=1e-2, help="peak learning rate of the partite tables (structure stage)")
+    t.add_argument("--bf16", action="store_true",
+                   help="convolutions in bfloat16 while training (about 1.6x faster on CPUs with AMX; "
+                        "rates, noise and MSE stay float32); give it again with --resume")
     t.add_argument("--threads", type=int)
     t.set_defaults(func=cmd_train)
 

@@ -93,11 +93,15 @@ class BasicModel(nn.Module):
         assign = self.tables.assignment(s.partites) if assign is None else assign
         return partite_map(assign, self.cfg.latent_channels, h, w).to(self.z_pmf.device)
 
-    def _context_loop(self, hyper: torch.Tensor, pmap: torch.Tensor, emit: Callable) -> torch.Tensor:
-        """Visit the partites in order; `emit(mask, mean, scale, y_hat)` returns the new y_hat."""
+    def _context_loop(self, hyper: torch.Tensor, pmap: torch.Tensor, emit: Callable,
+                      net: Callable | None = None) -> torch.Tensor:
+        """Visit the partites in order; `emit(mask, mean, scale, y_hat)` returns the new y_hat.
+        `net` wraps the context network's call (training's `_net`)."""
         y_hat = None
         for k in decode_steps(pmap):
-            mean, scale = self.context.params(hyper, self.context.context(y_hat, hyper))
+            def params(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                return self.context.params(h, self.context.context(y_hat, h))
+            mean, scale = params(hyper) if net is None else net(params, hyper)
             y_hat = emit(pmap == k, mean, scale, y_hat)
         return y_hat
 
@@ -107,6 +111,17 @@ class BasicModel(nn.Module):
 
     # ------------------------------------------------------------------ training
     batch_share: tuple[int, int] = (0, 1)  # (this process, processes) when the batch is split
+    # Training only: run the networks' convolutions in bfloat16 (2x faster on CPUs with AMX).
+    # Their outputs come back as float32, so noise, likelihoods and the MSE stay in float32:
+    # bfloat16 keeps 8 bits of mantissa, too few for y + U(-0.5, 0.5) when |y| is in the tens.
+    train_bf16: bool = False
+
+    def _net(self, module: Callable, *args):
+        """One network call of `forward`, in bfloat16 when `train_bf16` is set."""
+        device = args[0].device.type
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=self.train_bf16 and self.training):
+            out = module(*args)
+        return tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
 
     def _noise(self, like: torch.Tensor) -> torch.Tensor:
         """Uniform noise in [-0.5, 0.5). With the batch split over processes, each one draws
@@ -128,10 +143,10 @@ class BasicModel(nn.Module):
         """
         wa, wha, whs, ws = s.widths(self.cfg)
         gain, inv_gain = self.gains(q)
-        y = self.g_a(x, wa) * gain
-        z = self.h_a(y, wha)
+        y = self._net(self.g_a, x, wa) * gain
+        z = self._net(self.h_a, y, wha)
         z_lik = self.prior.likelihood(z + self._noise(z) if noise else torch.round(z))
-        hyper = self.h_s(ste_round(z), whs)
+        hyper = self._net(self.h_s, ste_round(z), whs)
         y_noise = self._noise(y)
         tables = [assign] if assigns is None else assigns
         y_hat, samples = None, []
@@ -146,10 +161,10 @@ class BasicModel(nn.Module):
                 values = ste_round(y - mean) + mean
                 return torch.where(mask, values, torch.zeros_like(y) if prev is None else prev)
 
-            y_sample = self._context_loop(hyper, self._partites(s, *y.shape[2:], table), emit)
+            y_sample = self._context_loop(hyper, self._partites(s, *y.shape[2:], table), emit, self._net)
             y_hat = y_sample if y_hat is None else y_hat
             samples.append(bits_y)
-        x_hat = self.g_s(y_hat * inv_gain, ws)
+        x_hat = self._net(self.g_s, y_hat * inv_gain, ws)
         bits_z = -torch.log2(z_lik).sum(dim=(1, 2, 3))
         stacked = torch.stack(samples)
         return {"x_hat": x_hat, "bits_y": stacked.mean(0), "bits_z": bits_z, "bits_y_samples": stacked}

@@ -58,6 +58,7 @@ class TrainConfig:
     lambda_c: float = 1.0  # weight of the complexity penalty max(C - c, 0) / c
     vimco_samples: int = 2  # partite tables drawn per step (S >= 2)
     entropy_bonus: float = 0.01  # weight of the controller's entropy (without it, it collapsed in 300 steps)
+    bf16: bool = False  # networks' convolutions in bfloat16 (the entropy model stays float32)
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -125,6 +126,7 @@ def train(tc: TrainConfig) -> Path:
         model = BasicModel(preset(tc.config))
     cfg = model.cfg
     model.batch_share = (d.rank, d.world)
+    model.train_bf16 = tc.bf16
     modules: dict[str, torch.nn.Module] = {"model": model}
     if tc.stage == "structure":
         controller = modules["controller"] = Controller(cfg)
