@@ -206,16 +206,18 @@ def cmd_search(args) -> None:
     _set_threads(args)
     model, _, other = load_weights(args.weights)
     extra = controller_structures(other.get("controller_choices", []))
-    levels, scores = search(model, SearchConfig(args.data, crop=args.crop, max_levels=args.max_levels), extra)
+    result = search(model, SearchConfig(args.data, crop=args.crop, max_levels=args.max_levels), extra)
+    levels, scores = result.levels, result.scores
     other["search"] = {"candidates": len(scores), "controller_candidates": len(extra), "crop": args.crop,
-                       "data": Path(args.data).name}
+                       "data": Path(args.data).name, "tables": result.tables}
     save_weights(model, out, levels, extra=other)
     if args.scores:
         rows = [{"widths": list(t.structure.indices), "partites": t.structure.partites,
                  "dec_kmac_per_px": t.dec_kmac, "enc_kmac_per_px": t.enc_kmac, "rd_loss": t.rd_loss,
                  "val_bpp": t.bpp, "val_psnr": t.psnr, "controller": t.structure in extra} for t in scores]
         Path(args.scores).write_text(json.dumps(rows, indent=1))
-    print(f"{len(scores)} candidates, {len(levels)} levels on the Pareto front -> {out}")
+    picks = ", ".join(f"K={k}: {t['table']}" for k, t in result.tables.items())
+    print(f"partite tables {picks}; {len(scores)} candidates, {len(levels)} levels on the Pareto front -> {out}")
 
 
 def cmd_export(args) -> None:

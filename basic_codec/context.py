@@ -37,6 +37,9 @@ def default_assignment(k: int, groups: int) -> list[list[int]]:
     return table
 
 
+START_LOGIT = 3.0  # one-hot scale of a table set by hand: p = 0.95 for its cells at K = 2
+
+
 class PartiteTables(nn.Module):
     """Logits (G, 4, K) for every K > 1; the argmax is the partite of each table cell."""
 
@@ -46,8 +49,14 @@ class PartiteTables(nn.Module):
         self.logits = nn.ParameterDict()
         for k in cfg.partite_options:
             if k > 1:
-                init = F.one_hot(torch.tensor(default_assignment(k, self.groups)), k).float() * 3.0
-                self.logits[str(k)] = nn.Parameter(init)
+                self.logits[str(k)] = nn.Parameter(torch.zeros(self.groups, 4, k))
+                self.set_assignment(k, torch.tensor(default_assignment(k, self.groups)))
+
+    @torch.no_grad()
+    def set_assignment(self, k: int, assign: torch.Tensor) -> None:
+        """Make `assign` ((G, 4) partite per cell) the table of K = k, as confident as the start."""
+        logits = self.logits[str(k)]
+        logits.copy_(F.one_hot(assign.long(), k).to(logits) * START_LOGIT)
 
     def assignment(self, k: int) -> torch.Tensor:
         """(G, 4) int64 partite index per cell."""

@@ -64,10 +64,12 @@ def controller_vs_random(model, x, choices, n_random: int, tolerance: float, rng
     return [summary, ""] + head + rows
 
 
-def tables_vs_fixed(model, x) -> list[str]:
+def tables_vs_fixed(model, x, picked: dict) -> list[str]:
+    """`picked`: the search's table choices (weights metadata), which keep the VIMCO-learned tables."""
     cfg = model.cfg
     g = cfg.channel_groups
-    orders = {"learned": lambda k: model.tables.assignment(k),
+    learned = lambda k: torch.tensor(picked[str(k)]["learned"]) if str(k) in picked else model.tables.assignment(k)  # noqa: E731
+    orders = {"learned": learned,
               "start (checkerboard x channel groups)": lambda k: torch.tensor(default_assignment(k, g)),
               "checkerboard first": lambda k: fixed_assignment("checkerboard", k, g),
               "channel groups first": lambda k: fixed_assignment("channel", k, g)}
@@ -83,6 +85,8 @@ def tables_vs_fixed(model, x) -> list[str]:
                 bar.update(1)
             ref = results["learned"].rd_loss
             for name, r in results.items():
+                if name == "learned" and str(k) in picked:
+                    name = f"learned (the search shipped: {picked[str(k)]['table']})"
                 rows.append(f"| {cfg.widths[w]} (all edges) | {k} | {name} | {r.bpp:.4f} | {r.rd_loss:.4f} | "
                             f"{100 * (r.rd_loss - ref) / ref:+.2f} % |")
     return rows
@@ -104,7 +108,7 @@ def main() -> None:
     x = validation_crops(a.data, a.crop)
     rng = np.random.default_rng(a.seed)
     part1 = controller_vs_random(model, x, meta["controller_choices"], a.random, a.tolerance, rng)
-    part2 = tables_vs_fixed(model, x)
+    part2 = tables_vs_fixed(model, x, meta.get("search", {}).get("tables", {}))
     block = "\n".join([
         START,
         f"Written by `python scripts/structure_ablation.py` on {datetime.date.today()} ({machine()}), "

@@ -2,12 +2,14 @@
 import json
 
 import numpy as np
+import torch
 from PIL import Image
 
 from basic_codec.cli import main
+from basic_codec.context import fixed_assignment
 from basic_codec.structure import Structure
 from basic_codec.train.data import split
-from basic_codec.train.search import Score, pareto_front, thin
+from basic_codec.train.search import FIXED_ORDERS, Score, pareto_front, thin
 from basic_codec.weights import load_weights
 
 
@@ -24,6 +26,16 @@ def test_pareto_front_keeps_only_improvements():
     assert len(kept) <= 8 and kept[0] is many[0] and kept[-1] is many[-1]
 
 
+def _check_tables(model, picked):
+    """Each K's shipped table is the one with the lowest validation RD loss among those tried."""
+    assert sorted(picked, key=int) == [str(k) for k in model.cfg.partite_options if k > 1]
+    for k, p in picked.items():
+        assert p["table"] == min(p["rd_loss"], key=p["rd_loss"].get)
+        want = (torch.tensor(p["learned"]) if p["table"] == "learned"
+                else fixed_assignment(FIXED_ORDERS[p["table"]], int(k), model.cfg.channel_groups))
+        assert torch.equal(model.tables.assignment(int(k)), want)
+
+
 def test_search_and_export_cli(tmp_path, crop, tiny_weights, capsys):
     data = tmp_path / "data"
     data.mkdir()
@@ -34,7 +46,8 @@ def test_search_and_export_cli(tmp_path, crop, tiny_weights, capsys):
     code = main(["search", str(data), "--weights", str(tiny_weights), "--out", str(out), "--crop", "64",
                  "--scores", str(scores)])
     assert code == 0, capsys.readouterr().err
-    _, levels, meta = load_weights(out)
+    model, levels, meta = load_weights(out)
+    _check_tables(model, meta["search"]["tables"])
     rows = json.loads(scores.read_text())
     assert len(rows) == 2 * 2 * 4 and meta["search"]["candidates"] == len(rows)
     decs = [lv.dec_kmac_per_px for lv in levels]

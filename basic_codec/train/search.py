@@ -4,6 +4,11 @@ Every candidate is scored by its RD loss (bpp + lambda(q) * 255^2 * MSE, average
 qualities) with rounded latents on centre crops of the held-out files of the training folder,
 never on Kodak. The level table is the Pareto front of (decoder kMAC/px, RD loss): each level
 costs more than the one below it and is better on the validation images.
+
+Before that, each K's partite table is chosen the same way: the learned one, or a fixed order
+where that scores better. VIMCO judges changes of single cells around its current table, so a
+global reordering (channel groups before the checkerboard) is out of its reach; the search can
+afford to try the few such orders directly.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..codec import BasicModel
+from ..context import fixed_assignment
 from ..progress import Progress
 from ..structure import Level, Structure, cost, make_levels
 from .data import load_rgb, split
@@ -103,15 +109,46 @@ def thin(front: list[Score], keep: int) -> list[Score]:
     return [front[i] for i in chosen]
 
 
+FIXED_ORDERS = {"channel groups first": "channel", "checkerboard first": "checkerboard"}
+
+
+def pick_tables(model: BasicModel, x: torch.Tensor, qualities: tuple[float, ...]) -> dict[str, dict]:
+    """For every K > 1 keep the learned partite table or swap in the fixed order that gives the
+    widest structure a lower validation RD loss.
+    -> {K: {"table": chosen name, "rd_loss": {name: loss}, "learned": the learned table as lists}}."""
+    cfg, picked = model.cfg, {}
+    widest = len(cfg.widths) - 1
+    for k in (k for k in cfg.partite_options if k > 1):
+        tables = {"learned": model.tables.assignment(k)}
+        for name, order in FIXED_ORDERS.items():
+            table = fixed_assignment(order, k, cfg.channel_groups)
+            if not any(torch.equal(table, t) for t in tables.values()):
+                tables[name] = table
+        losses = {name: score(model, x, Structure.uniform(widest, k), qualities, assign=t).rd_loss
+                  for name, t in tables.items()}
+        best = min(losses, key=losses.get)  # ties keep the learned table (first in the dict)
+        model.tables.set_assignment(k, tables[best])
+        picked[str(k)] = {"table": best, "rd_loss": losses, "learned": tables["learned"].tolist()}
+    return picked
+
+
+@dataclass
+class SearchResult:
+    levels: list[Level]
+    scores: list[Score]  # every candidate structure's
+    tables: dict[str, dict]  # pick_tables' choice per K
+
+
 def controller_structures(choices: list[dict]) -> list[Structure]:
     """The structures the trained controller picks (stored as `controller_choices` by training)."""
     return list(dict.fromkeys(Structure(*c["widths"], c["partites"]) for c in choices))
 
 
-def search(model: BasicModel, sc: SearchConfig, extra: list[Structure] = ()) -> tuple[list[Level], list[Score]]:
-    """-> (level table, every candidate's score). `extra`: more candidates (the controller's choices)."""
+def search(model: BasicModel, sc: SearchConfig, extra: list[Structure] = ()) -> SearchResult:
+    """Pick the partite tables, then the level table. `extra`: more candidates (the controller's choices)."""
     model.eval()
     x = validation_crops(sc.data, sc.crop)
+    tables = pick_tables(model, x, sc.qualities)
     cands = list(dict.fromkeys(candidates(model) + list(extra)))
     bar = Progress(len(cands), "search")
     scores = []
@@ -122,4 +159,4 @@ def search(model: BasicModel, sc: SearchConfig, extra: list[Structure] = ()) -> 
     by_structure = {t.structure: t for t in front}
     levels = make_levels(model.cfg, [t.structure for t in front], model.steps,
                          lambda s: (by_structure[s].bpp, by_structure[s].psnr))
-    return levels, scores
+    return SearchResult(levels, scores, tables)
