@@ -118,14 +118,19 @@ def pick_tables(model: BasicModel, x: torch.Tensor, qualities: tuple[float, ...]
     -> {K: {"table": chosen name, "rd_loss": {name: loss}, "learned": the learned table as lists}}."""
     cfg, picked = model.cfg, {}
     widest = len(cfg.widths) - 1
-    for k in (k for k in cfg.partite_options if k > 1):
+    ks = [k for k in cfg.partite_options if k > 1]
+    bar = Progress(len(ks) * (1 + len(FIXED_ORDERS)), "partite tables")
+    for k in ks:
         tables = {"learned": model.tables.assignment(k)}
         for name, order in FIXED_ORDERS.items():
             table = fixed_assignment(order, k, cfg.channel_groups)
             if not any(torch.equal(table, t) for t in tables.values()):
                 tables[name] = table
-        losses = {name: score(model, x, Structure.uniform(widest, k), qualities, assign=t).rd_loss
-                  for name, t in tables.items()}
+        losses = {}
+        for name, t in tables.items():
+            losses[name] = score(model, x, Structure.uniform(widest, k), qualities, assign=t).rd_loss
+            bar.update(1)
+        bar.update(1 + len(FIXED_ORDERS) - len(tables))  # orders equal to the learned table: skipped
         best = min(losses, key=losses.get)  # ties keep the learned table (first in the dict)
         model.tables.set_assignment(k, tables[best])
         picked[str(k)] = {"table": best, "rd_loss": losses, "learned": tables["learned"].tolist()}
