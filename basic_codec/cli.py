@@ -206,7 +206,8 @@ def cmd_search(args) -> None:
     _set_threads(args)
     model, _, other = load_weights(args.weights)
     extra = controller_structures(other.get("controller_choices", []))
-    result = search(model, SearchConfig(args.data, crop=args.crop, max_levels=args.max_levels), extra)
+    learned = {k: t["learned"] for k, t in other.get("search", {}).get("tables", {}).items()}
+    result = search(model, SearchConfig(args.data, crop=args.crop, max_levels=args.max_levels), extra, learned)
     levels, scores = result.levels, result.scores
     other["search"] = {"candidates": len(scores), "controller_candidates": len(extra), "crop": args.crop,
                        "data": Path(args.data).name, "tables": result.tables}

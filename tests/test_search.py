@@ -10,7 +10,7 @@ from basic_codec.context import fixed_assignment
 from basic_codec.structure import Structure
 from basic_codec.train.data import split
 from basic_codec.train.search import FIXED_ORDERS, Score, pareto_front, thin
-from basic_codec.weights import load_weights
+from basic_codec.weights import load_weights, save_weights
 
 
 def _score(dec, loss):
@@ -61,3 +61,13 @@ def test_search_and_export_cli(tmp_path, crop, tiny_weights, capsys):
     # a second run refuses to overwrite
     assert main(["search", str(data), "--weights", str(tiny_weights), "--out", str(out)]) == 2
     assert "exists" in capsys.readouterr().err
+    # searching searched weights again still knows the learned tables, whatever the first pick was
+    picked = tmp_path / "picked.safetensors"
+    for k in meta["search"]["tables"]:
+        model.tables.set_assignment(int(k), fixed_assignment("channel", int(k), model.cfg.channel_groups))
+    save_weights(model, picked, levels, extra=meta)
+    again = tmp_path / "again.safetensors"
+    assert main(["search", str(data), "--weights", str(picked), "--out", str(again), "--crop", "64"]) == 0
+    model2, _, meta2 = load_weights(again)
+    _check_tables(model2, meta2["search"]["tables"])
+    assert all(meta2["search"]["tables"][k]["learned"] == t["learned"] for k, t in meta["search"]["tables"].items())

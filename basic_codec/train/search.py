@@ -112,16 +112,19 @@ def thin(front: list[Score], keep: int) -> list[Score]:
 FIXED_ORDERS = {"channel groups first": "channel", "checkerboard first": "checkerboard"}
 
 
-def pick_tables(model: BasicModel, x: torch.Tensor, qualities: tuple[float, ...]) -> dict[str, dict]:
+def pick_tables(model: BasicModel, x: torch.Tensor, qualities: tuple[float, ...],
+                learned: dict[str, list] | None = None) -> dict[str, dict]:
     """For every K > 1 keep the learned partite table or swap in the fixed order that gives the
-    widest structure a lower validation RD loss.
+    widest structure a lower validation RD loss. `learned`: the learned tables by K where the
+    model's own are an earlier pick (searching searched weights again).
     -> {K: {"table": chosen name, "rd_loss": {name: loss}, "learned": the learned table as lists}}."""
+    learned = learned or {}
     cfg, picked = model.cfg, {}
     widest = len(cfg.widths) - 1
     ks = [k for k in cfg.partite_options if k > 1]
     bar = Progress(len(ks) * (1 + len(FIXED_ORDERS)), "partite tables")
     for k in ks:
-        tables = {"learned": model.tables.assignment(k)}
+        tables = {"learned": torch.tensor(learned[str(k)]) if str(k) in learned else model.tables.assignment(k)}
         for name, order in FIXED_ORDERS.items():
             table = fixed_assignment(order, k, cfg.channel_groups)
             if not any(torch.equal(table, t) for t in tables.values()):
@@ -149,11 +152,13 @@ def controller_structures(choices: list[dict]) -> list[Structure]:
     return list(dict.fromkeys(Structure(*c["widths"], c["partites"]) for c in choices))
 
 
-def search(model: BasicModel, sc: SearchConfig, extra: list[Structure] = ()) -> SearchResult:
-    """Pick the partite tables, then the level table. `extra`: more candidates (the controller's choices)."""
+def search(model: BasicModel, sc: SearchConfig, extra: list[Structure] = (),
+           learned: dict[str, list] | None = None) -> SearchResult:
+    """Pick the partite tables, then the level table. `extra`: more candidates (the controller's
+    choices); `learned`: see pick_tables."""
     model.eval()
     x = validation_crops(sc.data, sc.crop)
-    tables = pick_tables(model, x, sc.qualities)
+    tables = pick_tables(model, x, sc.qualities, learned)
     cands = list(dict.fromkeys(candidates(model) + list(extra)))
     bar = Progress(len(cands), "search")
     scores = []
