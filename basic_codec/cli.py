@@ -197,7 +197,7 @@ def cmd_train(args) -> None:
 
 
 def cmd_search(args) -> None:
-    from .train.search import SearchConfig, controller_structures, search
+    from .train.search import SearchConfig, controller_structures, learned_tables, search
     from .weights import load_weights, save_weights
 
     if not Path(args.data).is_dir():
@@ -206,8 +206,8 @@ def cmd_search(args) -> None:
     _set_threads(args)
     model, _, other = load_weights(args.weights)
     extra = controller_structures(other.get("controller_choices", []))
-    learned = {k: t["learned"] for k, t in other.get("search", {}).get("tables", {}).items()}
-    result = search(model, SearchConfig(args.data, crop=args.crop, max_levels=args.max_levels), extra, learned)
+    result = search(model, SearchConfig(args.data, crop=args.crop, max_levels=args.max_levels), extra,
+                    learned_tables(other))
     levels, scores = result.levels, result.scores
     other["search"] = {"candidates": len(scores), "controller_candidates": len(extra), "crop": args.crop,
                        "data": Path(args.data).name, "tables": result.tables}

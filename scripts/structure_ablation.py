@@ -28,7 +28,7 @@ from basic_codec.context import default_assignment, fixed_assignment
 from basic_codec.progress import Progress
 from basic_codec.structure import Structure
 from basic_codec.train.controller import round_trip_macs
-from basic_codec.train.search import DEFAULT_CROP, score, validation_crops
+from basic_codec.train.search import DEFAULT_CROP, learned_table, learned_tables, score, validation_crops
 from basic_codec.weights import load_weights, model_id
 
 START, END = "<!-- ablation:start -->", "<!-- ablation:end -->"
@@ -64,12 +64,13 @@ def controller_vs_random(model, x, choices, n_random: int, tolerance: float, rng
     return [summary, ""] + head + rows
 
 
-def tables_vs_fixed(model, x, picked: dict) -> list[str]:
-    """`picked`: the search's table choices (weights metadata), which keep the VIMCO-learned tables."""
+def tables_vs_fixed(model, x, meta: dict) -> list[str]:
+    """`meta`: the weights' metadata, whose search section names the shipped table per K and
+    keeps the VIMCO-learned ones."""
     cfg = model.cfg
     g = cfg.channel_groups
-    learned = lambda k: torch.tensor(picked[str(k)]["learned"]) if str(k) in picked else model.tables.assignment(k)  # noqa: E731
-    orders = {"learned": learned,
+    picked, learned = meta.get("search", {}).get("tables", {}), learned_tables(meta)
+    orders = {"learned": lambda k: learned_table(model, k, learned),
               "start (checkerboard x channel groups)": lambda k: torch.tensor(default_assignment(k, g)),
               "checkerboard first": lambda k: fixed_assignment("checkerboard", k, g),
               "channel groups first": lambda k: fixed_assignment("channel", k, g)}
@@ -108,7 +109,7 @@ def main() -> None:
     x = validation_crops(a.data, a.crop)
     rng = np.random.default_rng(a.seed)
     part1 = controller_vs_random(model, x, meta["controller_choices"], a.random, a.tolerance, rng)
-    part2 = tables_vs_fixed(model, x, meta.get("search", {}).get("tables", {}))
+    part2 = tables_vs_fixed(model, x, meta)
     block = "\n".join([
         START,
         f"Written by `python scripts/structure_ablation.py` on {datetime.date.today()} ({machine()}), "

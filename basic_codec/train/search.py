@@ -112,6 +112,16 @@ def thin(front: list[Score], keep: int) -> list[Score]:
 FIXED_ORDERS = {"channel groups first": "channel", "checkerboard first": "checkerboard"}
 
 
+def learned_tables(meta: dict) -> dict[str, list]:
+    """The learned partite tables by K that an earlier search kept in the weights' metadata."""
+    return {k: t["learned"] for k, t in meta.get("search", {}).get("tables", {}).items()}
+
+
+def learned_table(model: BasicModel, k: int, learned: dict[str, list]) -> torch.Tensor:
+    """K's learned table: from `learned_tables` where an earlier search swapped the model's."""
+    return torch.tensor(learned[str(k)]) if str(k) in learned else model.tables.assignment(k)
+
+
 def pick_tables(model: BasicModel, x: torch.Tensor, qualities: tuple[float, ...],
                 learned: dict[str, list] | None = None) -> dict[str, dict]:
     """For every K > 1 keep the learned partite table or swap in the fixed order that gives the
@@ -124,7 +134,7 @@ def pick_tables(model: BasicModel, x: torch.Tensor, qualities: tuple[float, ...]
     ks = [k for k in cfg.partite_options if k > 1]
     bar = Progress(len(ks) * (1 + len(FIXED_ORDERS)), "partite tables")
     for k in ks:
-        tables = {"learned": torch.tensor(learned[str(k)]) if str(k) in learned else model.tables.assignment(k)}
+        tables = {"learned": learned_table(model, k, learned)}
         for name, order in FIXED_ORDERS.items():
             table = fixed_assignment(order, k, cfg.channel_groups)
             if not any(torch.equal(table, t) for t in tables.values()):
