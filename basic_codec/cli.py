@@ -252,11 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
 
-    def common(sp, model=True):
+    def common(sp, model=True, force=True):
         if model:
             sp.add_argument("--weights", help="weights .safetensors (default: shipped)")
             sp.add_argument("--threads", type=int, help="tiles coded at once (each on one thread, so results never depend on it); default: all cores")
-        sp.add_argument("--force", action="store_true", help="overwrite an existing output")
+        if force:
+            sp.add_argument("--force", action="store_true", help="overwrite an existing output")
 
     c = sub.add_parser("compress", help="image (PNG/JPEG/...) -> .bsic")
     c.add_argument("paths", nargs="+", metavar="PATH", help="INPUT OUTPUT, or inputs (files/folders) with --out-dir")
@@ -278,18 +279,17 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_decompress)
 
     i = sub.add_parser("info", help="print a .bsic header")
-    i.add_argument("input")
-    i.add_argument("--json", action="store_true")
+    i.add_argument("input", help="a .bsic file")
+    i.add_argument("--json", action="store_true", help="print the header as JSON")
     i.set_defaults(func=cmd_info)
 
     lv = sub.add_parser("levels", help="the complexity levels of the weights")
-    lv.add_argument("--json", action="store_true")
-    lv.add_argument("--weights")
-    lv.add_argument("--threads", type=int)
+    lv.add_argument("--json", action="store_true", help="print the level table as JSON")
+    common(lv, force=False)
     lv.set_defaults(func=cmd_levels)
 
     b = sub.add_parser("bench", help="measure every level (and classical codecs) on a folder of images")
-    b.add_argument("images")
+    b.add_argument("images", help="folder of images (e.g. ../shared/data/kodak)")
     b.add_argument("--out", default="results/bench", help="per-image JSON lines + aggregate.json (resumable)")
     b.add_argument("--qualities", default="0,0.3333,0.6667,1", help="comma-separated, in [0, 1]")
     b.add_argument("--levels", help="comma-separated (default: all)")
@@ -300,29 +300,28 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--limit", type=int, help="first N images only")
     b.add_argument("--speed", action="store_true",
                    help="also time every level on one 768x512 image (median of 5), network vs entropy coding")
-    b.add_argument("--weights")
-    b.add_argument("--threads", type=int)
+    common(b, force=False)
     b.set_defaults(func=cmd_bench)
 
     dm = sub.add_parser("demo", help="compress + decompress one image at every level, print bpp/PSNR/time")
-    dm.add_argument("image", nargs="?", default=str(Path(__file__).resolve().parents[1] / "examples" / "sample.png"))
-    dm.add_argument("-q", "--quality", type=float, default=0.5)
-    dm.add_argument("--weights")
-    dm.add_argument("--threads", type=int)
+    dm.add_argument("image", nargs="?", default=str(Path(__file__).resolve().parents[1] / "examples" / "sample.png"),
+                    help="image to code (default: examples/sample.png)")
+    dm.add_argument("-q", "--quality", type=float, default=0.5, help="0 (smallest) .. 1 (best); default 0.5")
+    common(dm, force=False)
     dm.set_defaults(func=cmd_demo)
 
     t = sub.add_parser("train", help="train a model on a folder of images")
-    t.add_argument("data")
+    t.add_argument("data", help="folder of training images (PNG/JPEG, any size; 5%% of the files held out)")
     t.add_argument("--out", required=True, help="run folder (checkpoint, log.jsonl, weights)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
     t.add_argument("--config", default="basic-s", help="basic-s | basic-paper | tiny")
-    t.add_argument("--steps", type=int, default=10000)
-    t.add_argument("--batch", type=int, default=8)
-    t.add_argument("--crop", type=int, default=128)
+    t.add_argument("--steps", type=int, default=10000, help="length of the learning-rate plan (default 10000)")
+    t.add_argument("--batch", type=int, default=8, help="global batch size (split over torchrun processes)")
+    t.add_argument("--crop", type=int, default=128, help="random crop size in pixels (default 128)")
     t.add_argument("--lr", type=float, default=1.5e-4, help="peak learning rate (3e-4 diverged once, docs/TRAINING.md)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="seed of crops, qualities and structures")
     t.add_argument("--warmup", type=int, default=300, help="linear warm-up steps before the cosine decay")
-    t.add_argument("--checkpoint-minutes", type=float, default=10.0)
+    t.add_argument("--checkpoint-minutes", type=float, default=10.0, help="write a checkpoint this often (default 10)")
     t.add_argument("--max-minutes", type=float, help="stop with a checkpoint after this long")
     t.add_argument("--init-weights", help="start from exported weights (e.g. the shipped ones)")
     t.add_argument("--stage", choices=("backbone", "structure"), default="backbone",
@@ -334,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--bf16", action="store_true",
                    help="convolutions in bfloat16 while training (about 1.6x faster on CPUs with AMX; "
                         "rates, noise and MSE stay float32); give it again with --resume")
-    t.add_argument("--threads", type=int)
+    t.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     t.set_defaults(func=cmd_train)
 
     se = sub.add_parser("search", help="measure structures on the validation split, write the level table")
@@ -342,15 +341,15 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--weights", help="weights to search (default: shipped)")
     se.add_argument("--out", required=True, help="weights file to write, with the new level table")
     se.add_argument("--crop", type=int, default=256, help="centre crop of each validation image")
-    se.add_argument("--max-levels", type=int, default=12)
+    se.add_argument("--max-levels", type=int, default=12, help="most levels to keep from the Pareto front (default 12)")
     se.add_argument("--scores", help="also write every candidate's score as JSON here")
-    se.add_argument("--threads", type=int)
+    se.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     se.add_argument("--force", action="store_true", help="overwrite an existing output")
     se.set_defaults(func=cmd_search)
 
     ex = sub.add_parser("export", help="training checkpoint -> shipped .safetensors (no optimizer state)")
     ex.add_argument("run", help="run folder or checkpoint.safetensors")
-    ex.add_argument("out")
+    ex.add_argument("out", help="weights .safetensors to write")
     ex.add_argument("--levels-from", help="copy the level table of these weights (default: hand-picked)")
     ex.add_argument("--force", action="store_true", help="overwrite an existing output")
     ex.set_defaults(func=cmd_export)
