@@ -8,8 +8,10 @@ table of the weights; prints a markdown table.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from pathlib import Path
 
 from basic_codec.weights import load_weights
 
@@ -32,4 +34,11 @@ def main(scores_path: str = "docs/search_scores.json", weights: str | None = Non
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("scores", nargs="?", default="docs/search_scores.json",
+                    help="candidate scores written by `basic-codec search --scores`")
+    ap.add_argument("weights", nargs="?", help="searched weights (default: shipped)")
+    args = ap.parse_args()
+    if not Path(args.scores).is_file():
+        sys.exit(f"search_ablation.py: error: no scores file {args.scores} (write one with `basic-codec search --scores`)")
+    main(args.scores, args.weights)
