@@ -197,7 +197,7 @@ def cmd_train(args) -> None:
 
 
 def cmd_search(args) -> None:
-    from .train.search import SearchConfig, controller_structures, learned_tables, search
+    from .train.search import DEFAULT_CROP, SearchConfig, controller_structures, learned_tables, search
     from .weights import load_weights, save_weights
 
     if not Path(args.data).is_dir():
@@ -206,10 +206,11 @@ def cmd_search(args) -> None:
     _set_threads(args)
     model, _, other = load_weights(args.weights)
     extra = controller_structures(other.get("controller_choices", []))
-    result = search(model, SearchConfig(args.data, crop=args.crop, max_levels=args.max_levels), extra,
+    crop = DEFAULT_CROP if args.crop is None else args.crop
+    result = search(model, SearchConfig(args.data, crop=crop, max_levels=args.max_levels), extra,
                     learned_tables(other))
     levels, scores = result.levels, result.scores
-    other["search"] = {"candidates": len(scores), "controller_candidates": len(extra), "crop": args.crop,
+    other["search"] = {"candidates": len(scores), "controller_candidates": len(extra), "crop": crop,
                        "data": Path(args.data).name, "tables": result.tables}
     save_weights(model, out, levels, extra=other)
     if args.scores:
@@ -340,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("data", help="the training folder (its 5%% validation split is used)")
     se.add_argument("--weights", help="weights to search (default: shipped)")
     se.add_argument("--out", required=True, help="weights file to write, with the new level table")
-    se.add_argument("--crop", type=int, default=256, help="centre crop of each validation image")
+    se.add_argument("--crop", type=int, help="centre crop of each validation image in pixels (default 320)")
     se.add_argument("--max-levels", type=int, default=12, help="most levels to keep from the Pareto front (default 12)")
     se.add_argument("--scores", help="also write every candidate's score as JSON here")
     se.add_argument("--threads", type=int, help="torch threads (default: all cores)")

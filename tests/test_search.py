@@ -61,6 +61,10 @@ def test_search_and_export_cli(tmp_path, crop, tiny_weights, capsys):
     # a second run refuses to overwrite
     assert main(["search", str(data), "--weights", str(tiny_weights), "--out", str(out)]) == 2
     assert "exists" in capsys.readouterr().err
+    # a crop too large for one batch is refused before any work, and nothing is written
+    big = tmp_path / "big.safetensors"
+    assert main(["search", str(data), "--weights", str(tiny_weights), "--out", str(big), "--crop", "5000"]) == 2
+    assert "--crop" in capsys.readouterr().err and not big.exists()
     # searching searched weights again still knows the learned tables, whatever the first pick was
     picked = tmp_path / "picked.safetensors"
     for k in meta["search"]["tables"]:
