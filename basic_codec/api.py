@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from . import format as fmt
-from .codec import BasicModel, TileCode, one_thread
+from .codec import BasicModel, one_thread
 from .errors import FormatError, InputError, ModelMismatchError
 from .imageio import to_rgb
 from .structure import Level, Structure, cost, pick_level
@@ -86,8 +86,8 @@ class Codec:
         x = torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float().div_(255.0)
         codes = _map_tiles(lambda t: self.model.encode_tile(_pad64(x[:, :, t[0]:t[0] + t[2], t[1]:t[1] + t[3]]), q, s),
                            list(self._tiles(h, w)))
-        tiles = [fmt.TileStreams(c.z, c.y, c.checksum) for c in codes]
-        est = sum(c.est_bits for c in codes)
+        tiles = [tile for tile, _ in codes]
+        est = sum(bits for _, bits in codes)
         f = fmt.BsicFile(self.model_id, h, w, mode, q16, lv.level, (*s.indices, s.partites),
                          self.cfg.tile_size, tiles)
         data = fmt.pack(f)
@@ -125,7 +125,7 @@ class Codec:
 
         def decode(job) -> None:
             t, (y0, x0, th, tw) = job
-            xh = self.model.decode_tile(TileCode(t.z, t.y, t.checksum, 0.0), f.quality, s, _ceil64(th), _ceil64(tw))
+            xh = self.model.decode_tile(t, f.quality, s, _ceil64(th), _ceil64(tw))
             tile = xh[0, :, :th, :tw].mul(255.0).round_().to(torch.uint8).permute(1, 2, 0)
             out[y0:y0 + th, x0:x0 + tw] = tile.numpy()
 

@@ -6,9 +6,7 @@ partites K; `q` in [0, 1] picks the rate through interpolated gain vectors on y.
 from __future__ import annotations
 
 import contextlib
-
 import zlib
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -17,20 +15,21 @@ from torch import nn
 
 from .config import ModelConfig
 from .context import ContextModel, PartiteTables, decode_steps, partite_map
-from .entropy import FactorizedPrior, ScaleTable, gaussian_likelihood
+from .entropy import FactorizedPrior, GaussianConditional
 from .entropy import ans
-from .entropy.gaussian import lower_bound
 from .errors import FormatError
+from .format import TileCode
+from .ops import fixed_point as fx
 from .structure import Structure
 from .transforms import AnalysisTransform, HyperAnalysis, HyperSynthesis, SynthesisTransform
 
 
 @contextlib.contextmanager
 def one_thread():
-    """Run the coding networks on one thread. Float32 sums are ordered by how a kernel splits
-    work over threads, and a scale index or a rounded symbol that moves by one ulp desyncs the
-    decoder (a file encoded with 1 thread failed its checksum when decoded with 2). With one
-    thread on both sides, encoder and decoder compute the same numbers whatever --threads says."""
+    """Run the analysis transforms on one thread. g_a and h_a decide the symbols (round(y - mean),
+    round(z)), and float32 sums are ordered by how a kernel splits work over threads: on one
+    thread, the same input gives the same bytes whatever --threads says. The decoder needs no
+    such rule: what decides its symbols is exact integer arithmetic (see ops/fixed_point.py)."""
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -64,14 +63,6 @@ class QualityGains(nn.Module):
         return lg.exp()[:, :, None, None], li.exp()[:, :, None, None]
 
 
-@dataclass
-class TileCode:
-    z: bytes
-    y: bytes
-    checksum: int  # CRC32 of every coded symbol, in coding order
-    est_bits: float  # ideal code length under the coding distributions
-
-
 class BasicModel(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
@@ -84,7 +75,7 @@ class BasicModel(nn.Module):
         self.context = ContextModel(cfg)
         self.tables = PartiteTables(cfg)
         self.gains = QualityGains(cfg)
-        self.scales = ScaleTable(cfg.scale_min, cfg.scale_max, cfg.scale_levels)
+        self.y_entropy = GaussianConditional(cfg.scale_min, cfg.scale_max, cfg.scale_levels, cfg.symbol_bound)
         # Frozen coding table of z (computed by `freeze`, stored with the weights).
         self.register_buffer("z_pmf", torch.zeros(cfg.hyper_channels, 2 * cfg.z_bound + 1, dtype=torch.float64))
 
@@ -93,17 +84,9 @@ class BasicModel(nn.Module):
         assign = self.tables.assignment(s.partites) if assign is None else assign
         return partite_map(assign, self.cfg.latent_channels, h, w).to(self.z_pmf.device)
 
-    def _context_loop(self, hyper: torch.Tensor, pmap: torch.Tensor, emit: Callable,
-                      net: Callable | None = None) -> torch.Tensor:
-        """Visit the partites in order; `emit(mask, mean, scale, y_hat)` returns the new y_hat.
-        `net` wraps the context network's call (training's `_net`)."""
-        y_hat = None
-        for k in decode_steps(pmap):
-            def params(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-                return self.context.params(h, self.context.context(y_hat, h))
-            mean, scale = params(hyper) if net is None else net(params, hyper)
-            y_hat = emit(pmap == k, mean, scale, y_hat)
-        return y_hat
+    def _params(self, hyper: torch.Tensor, y_hat: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, raw scale) of every element of y given what is decoded so far."""
+        return self.context.params(hyper, self.context.context(y_hat, hyper))
 
     def steps(self, s: Structure) -> int:
         """Non-empty partites of structure s (what the decoder executes)."""
@@ -111,15 +94,18 @@ class BasicModel(nn.Module):
 
     # ------------------------------------------------------------------ training
     batch_share: tuple[int, int] = (0, 1)  # (this process, processes) when the batch is split
-    # Training only: run the networks' convolutions in bfloat16 (2x faster on CPUs with AMX).
-    # Their outputs come back as float32, so noise, likelihoods and the MSE stay in float32:
+    # Training only: run g_a, h_a and g_s in bfloat16 (2x faster on CPUs with AMX). Their
+    # outputs come back as float32, so noise, likelihoods and the MSE stay in float32:
     # bfloat16 keeps 8 bits of mantissa, too few for y + U(-0.5, 0.5) when |y| is in the tens.
+    # The fixed-point networks (h_s, context, head) always run in float32, so their rounding to
+    # the 2^-10 grid is the rounding the exact coding path does.
     train_bf16: bool = False
 
-    def _net(self, module: Callable, *args):
-        """One network call of `forward`, in bfloat16 when `train_bf16` is set."""
+    def _net(self, module: Callable, *args, bf16: bool = True):
+        """One network call of `forward`, in bfloat16 when `train_bf16` (and `bf16`) is set."""
         device = args[0].device.type
-        with torch.autocast(device, dtype=torch.bfloat16, enabled=self.train_bf16 and self.training):
+        enabled = bf16 and self.train_bf16 and self.training
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=enabled):
             out = module(*args)
         return tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
 
@@ -146,22 +132,22 @@ class BasicModel(nn.Module):
         y = self._net(self.g_a, x, wa) * gain
         z = self._net(self.h_a, y, wha)
         z_lik = self.prior.likelihood(z + self._noise(z) if noise else torch.round(z))
-        hyper = self._net(self.h_s, ste_round(z), whs)
+        hyper = self._net(self.h_s, ste_round(z), whs, bf16=False)
         y_noise = self._noise(y)
         tables = [assign] if assigns is None else assigns
         y_hat, samples = None, []
         for table in tables:
             bits_y = torch.zeros(x.shape[0], device=x.device)
-
-            def emit(mask, mean, scale, prev):
-                nonlocal bits_y
+            pmap = self._partites(s, *y.shape[2:], table)
+            y_sample = None
+            for k in decode_steps(pmap):
+                mask = pmap == k
+                mean, raw = self._net(self._params, hyper, y_sample, bf16=False)
                 r = y + y_noise - mean if noise else torch.round(y - mean)
-                lik = gaussian_likelihood(r, lower_bound(scale, self.cfg.scale_min))
-                bits_y = bits_y + (-torch.log2(lik) * mask).sum(dim=(1, 2, 3))
+                bits = -torch.log2(self.y_entropy.likelihood(r, raw))
+                bits_y = bits_y + (bits * mask).sum(dim=(1, 2, 3))
                 values = ste_round(y - mean) + mean
-                return torch.where(mask, values, torch.zeros_like(y) if prev is None else prev)
-
-            y_sample = self._context_loop(hyper, self._partites(s, *y.shape[2:], table), emit, self._net)
+                y_sample = torch.where(mask, values, torch.zeros_like(y) if y_sample is None else y_sample)
             y_hat = y_sample if y_hat is None else y_hat
             samples.append(bits_y)
         x_hat = self._net(self.g_s, y_hat * inv_gain, ws)
@@ -171,85 +157,98 @@ class BasicModel(nn.Module):
 
     @torch.no_grad()
     def freeze(self) -> None:
-        """Turn the learned z density into the fixed coding table."""
+        """Turn the learned z density and y's scale table into the fixed coding tables."""
         self.z_pmf.copy_(self.prior.pmf_table(self.cfg.z_bound))
+        self.y_entropy.freeze()
 
     # ------------------------------------------------------------------ coding
     def _z_rows(self, c: int, h: int, w: int) -> np.ndarray:
         ch = np.repeat(np.arange(c), h * w)
         return self.z_pmf.cpu().numpy()[ch]
 
-    @one_thread()
+    def _code_y(self, hyper: torch.Tensor, pmap: torch.Tensor,
+                symbols_for: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The exact partite loop shared by encoder and decoder. hyper: int64 h_s features.
+        `symbols_for(mask, mean, index)` returns the int64 symbols of one partite step (the
+        encoder computes them, the decoder reads them).
+        -> (int64 y_hat on the 2^-10 grid, int32 map of y's symbols), both (1, M, h, w)."""
+        c, h, w = pmap.shape
+        y_hat = torch.zeros(1, c, h, w, dtype=torch.int64)
+        sym_map = torch.zeros(1, c, h, w, dtype=torch.int32)
+        decoded = None
+        for k in decode_steps(pmap):
+            mask = pmap == k
+            mean, raw = self._params(hyper, decoded)
+            m = mean[0][mask]
+            sym = symbols_for(mask, m, self.y_entropy.index(raw[0][mask]))
+            y_hat[0][mask] = (sym << fx.ACT_BITS) + m
+            sym_map[0][mask] = sym.to(torch.int32)
+            decoded = y_hat
+        return y_hat, sym_map
+
+    @staticmethod
+    def checksum(z_sym: np.ndarray, sym_map: torch.Tensor) -> int:
+        """CRC32 of z's symbols and of y's symbols in place (a decoder that put the right
+        symbols in the wrong places, e.g. under another K, fails it too)."""
+        return zlib.crc32(sym_map.numpy().tobytes(), zlib.crc32(z_sym.astype(np.int32).tobytes()))
+
     @torch.inference_mode()
     def tile_symbols(self, x: torch.Tensor, q: float, s: Structure) -> tuple[np.ndarray, np.ndarray, list, int]:
         """The network half of encoding: x (1, 3, H, W), H and W multiples of 64 ->
-        (z symbols, their probability rows, y chunks (symbols, stds) per partite step, CRC32)."""
+        (z symbols, their probability rows, (y symbols, table indices) per partite step, CRC32)."""
         cfg = self.cfg
         wa, wha, whs, _ = s.widths(cfg)
         gain, _ = self.gains(torch.tensor([q]))
-        y = self.g_a(x, wa) * gain
-        z = self.h_a(y, wha)
+        with one_thread():
+            y = self.g_a(x, wa) * gain
+            z = self.h_a(y, wha)
         zc = torch.round(z).clamp_(-cfg.z_bound, cfg.z_bound)
         z_sym = (zc[0].reshape(-1) + cfg.z_bound).to(torch.int32).numpy()
-        crc = zlib.crc32(z_sym.tobytes())
-        hyper = self.h_s(zc, whs)
         chunks: list[tuple[np.ndarray, np.ndarray]] = []
 
-        def emit(mask, mean, scale, y_hat):
-            nonlocal crc
-            m = mean[0][mask]
-            idx = self.scales.index(scale[0][mask]).numpy()
-            sym = torch.round(y[0][mask] - m).clamp_(-cfg.symbol_bound, cfg.symbol_bound)
-            sym_np = sym.to(torch.int32).numpy()
-            chunks.append((sym_np, self.scales.values[idx]))
-            crc = zlib.crc32(sym_np.tobytes(), crc)
-            y_hat = torch.zeros_like(y) if y_hat is None else y_hat
-            y_hat[0][mask] = sym + m
-            return y_hat
+        def symbols_for(mask, mean, index):
+            sym = torch.round(y[0][mask] - fx.to_float(mean)).clamp_(-cfg.symbol_bound, cfg.symbol_bound).long()
+            chunks.append((sym.to(torch.int32).numpy(), index.numpy()))
+            return sym
 
-        self._context_loop(hyper, self._partites(s, *y.shape[2:]), emit)
-        return z_sym, self._z_rows(*zc.shape[1:]), chunks, crc
+        _, sym_map = self._code_y(self.h_s(fx.to_fixed(zc), whs), self._partites(s, *y.shape[2:]), symbols_for)
+        return z_sym, self._z_rows(*zc.shape[1:]), chunks, self.checksum(z_sym, sym_map)
 
-    def encode_tile(self, x: torch.Tensor, q: float, s: Structure) -> TileCode:
-        """x: (1, 3, H, W) in [0, 1] with H, W multiples of 64."""
-        cfg = self.cfg
+    def encode_tile(self, x: torch.Tensor, q: float, s: Structure) -> tuple[TileCode, float]:
+        """x: (1, 3, H, W) in [0, 1] with H, W multiples of 64 -> (coded tile, ideal bits)."""
         z_sym, rows, chunks, crc = self.tile_symbols(x, q, s)
         z_bytes = ans.encode_categorical(z_sym, rows)
-        y_bytes = ans.encode_gaussian_chunks(chunks, cfg.symbol_bound)
+        y_bytes = self.y_entropy.encode(chunks)
         est = float(-np.log2(rows[np.arange(len(z_sym)), z_sym] / rows.sum(1)).sum())
-        for sym_np, stds in chunks:
-            idx = np.round((np.log(stds) - self.scales.log_min) / self.scales.step).astype(np.int64)
-            est += self.scales.neg_log2_prob(sym_np, idx, cfg.symbol_bound)
-        return TileCode(z_bytes, y_bytes, crc, est)
+        est += sum(self.y_entropy.code_length(sym, idx) for sym, idx in chunks)
+        return TileCode(z_bytes, y_bytes, crc), est
 
-    @one_thread()
     @torch.inference_mode()
-    def decode_tile(self, code: TileCode, q: float, s: Structure, h: int, w: int) -> torch.Tensor:
-        """Inverse of `encode_tile` for a padded tile of h x w pixels -> (1, 3, h, w) in [0, 1]."""
+    def decode_latents(self, code: TileCode, s: Structure, h: int, w: int
+                       ) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
+        """The exact half of decoding: -> (int64 y_hat on the 2^-10 grid, z's symbols, y's
+        symbol map). Raises FormatError when the symbols' CRC does not match the file's."""
         cfg = self.cfg
-        _, _, whs, ws = s.widths(cfg)
-        _, inv_gain = self.gains(torch.tensor([q]))
+        whs = s.widths(cfg)[2]
         zh, zw = h // 64, w // 64
         rows = self._z_rows(cfg.hyper_channels, zh, zw)
         z_sym = ans.decode_categorical(code.z, rows).astype(np.int32)
-        crc = zlib.crc32(z_sym.tobytes())
-        zc = torch.from_numpy(z_sym.astype(np.float32) - cfg.z_bound).reshape(1, cfg.hyper_channels, zh, zw)
-        hyper = self.h_s(zc, whs)
-        reader = ans.GaussianReader(code.y, cfg.symbol_bound)
+        zc = torch.from_numpy(z_sym.astype(np.int64) - cfg.z_bound).reshape(1, cfg.hyper_channels, zh, zw)
+        reader = self.y_entropy.reader(code.y)
 
-        def emit(mask, mean, scale, y_hat):
-            nonlocal crc
-            m = mean[0][mask]
-            idx = self.scales.index(scale[0][mask]).numpy()
-            sym_np = reader.read(self.scales.values[idx]).astype(np.int32)
-            crc = zlib.crc32(sym_np.tobytes(), crc)
-            if y_hat is None:
-                y_hat = torch.zeros(1, cfg.latent_channels, h // 16, w // 16)
-            y_hat[0][mask] = torch.from_numpy(sym_np).float() + m
-            return y_hat
+        def symbols_for(mask, mean, index):
+            return torch.from_numpy(reader.read(index.numpy())).long()
 
-        y_hat = self._context_loop(hyper, self._partites(s, h // 16, w // 16), emit)
-        if crc != code.checksum:
-            raise FormatError("decoded symbols do not match the file's checksum "
-                              "(corrupt data, or this machine computes the model differently)")
-        return self.g_s(y_hat * inv_gain, ws).clamp_(0, 1)
+        y_hat, sym_map = self._code_y(self.h_s(fx.to_fixed(zc), whs), self._partites(s, h // 16, w // 16),
+                                      symbols_for)
+        if self.checksum(z_sym, sym_map) != code.checksum:
+            raise FormatError("decoded symbols do not match the file's checksum (corrupt data)")
+        return y_hat, z_sym, sym_map
+
+    @torch.inference_mode()
+    def decode_tile(self, code: TileCode, q: float, s: Structure, h: int, w: int) -> torch.Tensor:
+        """Inverse of `encode_tile` for a padded tile of h x w pixels -> (1, 3, h, w) in [0, 1]."""
+        y_hat = self.decode_latents(code, s, h, w)[0]
+        _, inv_gain = self.gains(torch.tensor([q]))
+        return self.g_s(fx.to_float(y_hat) * inv_gain, s.widths(self.cfg)[3]).clamp_(0, 1)

@@ -14,6 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
+from .nn import SlimConv2d
+from .ops import fixed_point as fx
 
 
 def checker(p: int) -> int:
@@ -108,27 +110,32 @@ def decode_steps(pmap: torch.Tensor) -> list[int]:
 
 
 class ContextModel(nn.Module):
-    """Masked context conv + parameter head -> (mean, scale) of every element of y."""
+    """Masked context conv + parameter head -> (mean, raw scale) of every element of y.
+
+    Both are fixed-point networks (they decide the coding distributions): float input runs the
+    quantization-aware float form, int64 input (y_hat and hyper features on the 2^-10 grid) the
+    exact integer form. The raw scale is the input of softplus; the entropy model maps it to a
+    scale (training) or to a scale-table index by integer thresholds (coding)."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         m, c, h = cfg.latent_channels, cfg.context_channels, cfg.head_hidden
-        self.context_conv = nn.Conv2d(m, c, 5, padding=2)
+        self.context_conv = SlimConv2d(m, c, 5, fixed_point=True)
         self.head = nn.ModuleList(
-            [nn.Conv2d(cfg.hyper_features + c, h, 1), nn.Conv2d(h, h, 1), nn.Conv2d(h, 2 * m, 1)]
+            [SlimConv2d(cfg.hyper_features + c, h, 1, fixed_point=True),
+             SlimConv2d(h, h, 1, fixed_point=True),
+             SlimConv2d(h, 2 * m, 1, fixed_point=True)]
         )
-        self.scale_min = cfg.scale_min
 
     def context(self, y_hat: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
         """Context features; None means nothing decoded yet, where the conv reduces to its bias."""
         if y_hat is None:
-            b, _, h, w = like.shape
-            return self.context_conv.bias.reshape(1, -1, 1, 1).expand(b, -1, h, w)
+            return self.context_conv.bias_output(like)
         return self.context_conv(y_hat)
 
     def params(self, hyper: torch.Tensor, ctx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = torch.cat([hyper, ctx], dim=1)
-        x = F.leaky_relu(self.head[0](x))
-        x = F.leaky_relu(self.head[1](x))
-        mean, scale = self.head[2](x).chunk(2, dim=1)
-        return mean, F.softplus(scale)
+        x = fx.leaky_relu(self.head[0](x))
+        x = fx.leaky_relu(self.head[1](x))
+        mean, raw_scale = self.head[2](x).chunk(2, dim=1)
+        return mean, raw_scale

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from .errors import FormatError
 
 MAGIC = b"BSIC"
-VERSION = 1
+# Version 2: symbols decided by exact integer arithmetic (decodes on every machine).
+# Version 1 (basic-codec 0.1) used float entropy parameters and is refused with a clear line.
+VERSION = 2
 MAX_SIDE = 65535  # pixels per side
 MAX_PIXELS = 1 << 28  # 268 megapixels: the decoder's output buffer stays under ~1 GiB
 MODES = {0: "RGB", 1: "L"}
@@ -33,10 +35,12 @@ CUSTOM_LEVEL = 255
 
 
 @dataclass
-class TileStreams:
+class TileCode:
+    """One entropy-coded tile: what the model writes and reads, and what the file stores."""
+
     z: bytes
     y: bytes
-    checksum: int
+    checksum: int  # CRC32 of every coded symbol (int32, coding order)
 
 
 @dataclass
@@ -49,7 +53,7 @@ class BsicFile:
     level: int  # index in the writer's level table, or CUSTOM_LEVEL
     structure: tuple[int, int, int, int, int]  # g_a, h_a, h_s, g_s width indices, partites
     tile_size: int
-    tiles: list[TileStreams] = field(default_factory=list)
+    tiles: list[TileCode] = field(default_factory=list)
     bit_depth: int = 8
     version: int = VERSION
 
@@ -100,6 +104,10 @@ def unpack(data: bytes) -> BsicFile:
     """Parse and validate a whole file; the streams are returned as views of `data`."""
     if len(data) < 5 or data[:4] != MAGIC:
         raise FormatError("not a .bsic file (bad magic)" if len(data) >= 4 else "file is empty or truncated")
+    if data[4] == 1:
+        raise FormatError("this is a version-1 .bsic file (basic-codec 0.1, float entropy path); this build "
+                          "reads version 2: decode it with basic-codec 0.1 on the machine that wrote it, "
+                          "or re-encode the original image")
     if data[4] != VERSION:
         raise FormatError(f"unsupported .bsic version {data[4]} (this build reads version {VERSION})")
     if len(data) < _FIXED.size + _CRC.size:
@@ -133,7 +141,7 @@ def unpack(data: bytes) -> BsicFile:
     for zl, yl, sym_crc in lengths:
         if zl % 4 or yl % 4:
             raise FormatError("stream length is not a whole number of 32-bit words")
-        tiles.append(TileStreams(bytes(view[pos : pos + zl]), bytes(view[pos + zl : pos + zl + yl]), sym_crc))
+        tiles.append(TileCode(bytes(view[pos : pos + zl]), bytes(view[pos + zl : pos + zl + yl]), sym_crc))
         pos += zl + yl
     return BsicFile(model_id, height, width, MODES[mode], q16, level, (ga, ha, hs, gs, k), tile,
                     tiles, depth, version)

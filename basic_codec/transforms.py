@@ -11,6 +11,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .nn import SlimConv2d, SlimConvTranspose2d, SlimGDN
+from .ops import fixed_point as fx
 
 
 class AnalysisTransform(nn.Module):
@@ -67,17 +68,21 @@ class HyperAnalysis(nn.Module):
 
 
 class HyperSynthesis(nn.Module):
-    """h_s: z_hat -> hyper features for the parameter head (at y's resolution)."""
+    """h_s: z_hat -> hyper features for the parameter head (at y's resolution).
+
+    A fixed-point network: it decides the coding distributions, so its coding form is exact
+    integer arithmetic (z_hat as int64 from `fixed_point.to_fixed` -> int64 features)."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         n = cfg.max_width
         self.convs = nn.ModuleList(
-            [SlimConvTranspose2d(cfg.hyper_channels, n), SlimConvTranspose2d(n, n),
-             SlimConv2d(n, cfg.hyper_features, 3, 1)]
+            [SlimConvTranspose2d(cfg.hyper_channels, n, fixed_point=True),
+             SlimConvTranspose2d(n, n, fixed_point=True),
+             SlimConv2d(n, cfg.hyper_features, 3, 1, fixed_point=True)]
         )
 
     def forward(self, z: torch.Tensor, width: int) -> torch.Tensor:
-        x = F.leaky_relu(self.convs[0](z, width))
-        x = F.leaky_relu(self.convs[1](x, width))
+        x = fx.leaky_relu(self.convs[0](z, width))
+        x = fx.leaky_relu(self.convs[1](x, width))
         return self.convs[2](x)

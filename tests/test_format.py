@@ -10,7 +10,7 @@ from basic_codec.errors import FormatError, ModelMismatchError
 
 def make(h=100, w=70, tile=64, payload=b"\x01\x02\x03\x04"):
     rows, cols = -(-h // tile), -(-w // tile)
-    tiles = [fmt.TileStreams(payload, payload * 2, i) for i in range(rows * cols)]
+    tiles = [fmt.TileCode(payload, payload * 2, i) for i in range(rows * cols)]
     return fmt.BsicFile(b"12345678", h, w, "RGB", 40000, 3, (1, 2, 3, 0, 4), tile, tiles)
 
 
@@ -32,7 +32,7 @@ def test_property_round_trip(h, w, tile, q, level, mode, streams):
     name = "property: container write/read round trip"
     EXAMPLES[name] = EXAMPLES.get(name, 0) + 1
     rows, cols = -(-h // tile), -(-w // tile)
-    tiles = [fmt.TileStreams(streams[0], streams[1], i * 7) for i in range(rows * cols)]
+    tiles = [fmt.TileCode(streams[0], streams[1], i * 7) for i in range(rows * cols)]
     f = fmt.BsicFile(b"abcdefgh", h, w, mode, q, level, (0, 1, 2, 3, 8), tile, tiles)
     assert fmt.unpack(fmt.pack(f)) == f
 

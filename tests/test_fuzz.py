@@ -91,7 +91,7 @@ class Layout:
     def with_streams(self, streams: list[tuple[bytes, bytes]], checksums=None) -> bytes:
         """A consistent file (right lengths, right CRC) with the header of this one and other streams."""
         f = self.file
-        tiles = [fmt.TileStreams(z, y, (checksums or [t.checksum for t in f.tiles])[i])
+        tiles = [fmt.TileCode(z, y, (checksums or [t.checksum for t in f.tiles])[i])
                  for i, ((z, y), t) in enumerate(zip(streams, f.tiles))]
         g = fmt.BsicFile(f.model_id, f.height, f.width, f.mode, f.quality16, f.level, f.structure,
                          f.tile_size, tiles, f.bit_depth, f.version)
@@ -157,7 +157,7 @@ def mutations(lay: Layout, rng: random.Random):
 
     # 5. the other header fields with a valid CRC: version, mode, depth, structure, K, model id, ...
     #    (labelled with the field: a few of these legitimately decode, see DECODE_ANYWAY)
-    for v in (0, 2, 255):
+    for v in (0, 1, 3, 255):
         yield "header+crc", set_field(data, "version", v), "version"
     for v in (0, 1, 2, 3, 255):
         yield "header+crc", set_field(data, "mode", v), "mode"
@@ -357,7 +357,7 @@ def damaged_files(draw):
     tile = draw(st.sampled_from([64, 128, 256]))
     rows, cols = -(-h // tile), -(-w // tile)
     words = st.binary(max_size=16).map(lambda b: b[: len(b) // 4 * 4])
-    tiles = [fmt.TileStreams(draw(words), draw(words), draw(st.integers(0, 2**32 - 1)))
+    tiles = [fmt.TileCode(draw(words), draw(words), draw(st.integers(0, 2**32 - 1)))
              for _ in range(rows * cols)]
     f = fmt.BsicFile(draw(st.binary(min_size=8, max_size=8)), h, w, draw(st.sampled_from(["RGB", "L"])),
                      draw(st.integers(0, 65535)), draw(st.integers(0, 255)),

@@ -41,13 +41,6 @@ def _clocked(fn):
     return wrapper
 
 
-def gaussian_model(bound: int):
-    key = ("g", bound)
-    if key not in _coders:
-        _coders[key] = constriction.stream.model.QuantizedGaussian(-bound, bound)
-    return _coders[key]
-
-
 def _categorical():
     key = ("c",)
     if key not in _coders:
@@ -66,32 +59,50 @@ def from_bytes(data: bytes):
     return constriction.stream.stack.AnsCoder(words)
 
 
+def categorical_model(probs: np.ndarray):
+    """A fixed categorical model over 0..len(probs)-1 (probabilities as exact dyadic floats)."""
+    return constriction.stream.model.Categorical(probs, perfect=False)
+
+
+def _groups(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions sorted by model index (stable), each index present and where its run starts."""
+    order = np.argsort(index, kind="stable")
+    values, starts = np.unique(index[order], return_index=True)
+    return order, values, np.append(starts, len(index))
+
+
 @_clocked
-def encode_gaussian_chunks(chunks: list[tuple[np.ndarray, np.ndarray]], bound: int) -> bytes:
-    """chunks: (int32 symbols, float64 stds) in decoding order; zero-mean Gaussians."""
+def encode_indexed(chunks: list[tuple[np.ndarray, np.ndarray]], models: tuple) -> bytes:
+    """chunks: (symbols, model indices) in decoding order. Within a chunk the symbols are coded
+    grouped by model (one constriction call per model), in a order the decoder rebuilds from
+    the indices alone."""
     coder = constriction.stream.stack.AnsCoder()
-    model = gaussian_model(bound)
-    for symbols, stds in reversed(chunks):
-        if symbols.size:
-            coder.encode_reverse(symbols.astype(np.int32), model, np.zeros_like(stds), stds)
+    for symbols, index in reversed(chunks):
+        order, values, starts = _groups(index)
+        for g in reversed(range(len(values))):
+            part = symbols[order[starts[g]:starts[g + 1]]].astype(np.int32)
+            coder.encode_reverse(part, models[values[g]])
     return to_bytes(coder)
 
 
-class GaussianReader:
-    """Decodes the chunks of a Gaussian stream one at a time, in order."""
+class IndexedReader:
+    """Decodes the chunks of an `encode_indexed` stream one at a time, in order."""
 
-    def __init__(self, data: bytes, bound: int) -> None:
+    def __init__(self, data: bytes, models: tuple) -> None:
         self.coder = from_bytes(data)
-        self.model = gaussian_model(bound)
+        self.models = models
 
     @_clocked
-    def read(self, stds: np.ndarray) -> np.ndarray:
-        if stds.size == 0:
-            return np.zeros(0, dtype=np.int32)
+    def read(self, index: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(index), dtype=np.int32)
+        order, values, starts = _groups(index)
         try:
-            return self.coder.decode(self.model, np.zeros_like(stds), stds)
+            for g in range(len(values)):
+                n = int(starts[g + 1] - starts[g])
+                out[order[starts[g]:starts[g + 1]]] = self.coder.decode(self.models[values[g]], n)
         except Exception as e:  # constriction raises plain errors on exhausted/garbled input
             raise FormatError(f"corrupt y stream ({e})") from None
+        return out
 
 
 @_clocked

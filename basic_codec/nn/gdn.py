@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..entropy.gaussian import lower_bound
+from ..ops.bound import lower_bound
 
 _PEDESTAL = 2.0**-18  # lets the squared reparametrisation move off exactly zero
 

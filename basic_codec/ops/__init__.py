@@ -1,0 +1,1 @@
+"""Low-level operations shared by the layers (nn/) and the entropy models (entropy/)."""
