@@ -99,8 +99,8 @@ class Codec:
         img = Image.fromarray(arr, "RGB")
         return img.convert("L") if mode == "L" else img
 
-    def decompress_array(self, data: bytes) -> tuple[np.ndarray, str]:
-        """-> (H x W x 3 uint8, mode the image was coded from)."""
+    def _open(self, data: bytes) -> tuple[fmt.BsicFile, Structure]:
+        """Parse and check a file against the loaded model -> (file, structure)."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise InputError(f"expected bytes, got {type(data).__name__}")
         f = fmt.unpack(bytes(data))
@@ -115,13 +115,18 @@ class Codec:
             raise FormatError(f"invalid structure in file: {e}") from None
         if f.tile_size != self.cfg.tile_size:
             raise FormatError(f"tile size {f.tile_size} differs from the model's {self.cfg.tile_size}")
-        out = np.empty((f.height, f.width, 3), dtype=np.uint8)
-        jobs = list(zip(f.tiles, self._tiles(f.height, f.width)))
-        for i, (t, _) in enumerate(jobs):
+        for i, t in enumerate(f.tiles):
             for name, stream in (("z", t.z), ("y", t.y)):
                 # constriction raises a bare ValueError on this; it is a corrupt file.
                 if stream[-4:] == b"\0\0\0\0":
                     raise FormatError(f"corrupt {name} stream in tile {i}: ANS data never ends in a zero word")
+        return f, s
+
+    def decompress_array(self, data: bytes) -> tuple[np.ndarray, str]:
+        """-> (H x W x 3 uint8, mode the image was coded from)."""
+        f, s = self._open(data)
+        out = np.empty((f.height, f.width, 3), dtype=np.uint8)
+        jobs = list(zip(f.tiles, self._tiles(f.height, f.width)))
 
         def decode(job) -> None:
             t, (y0, x0, th, tw) = job
@@ -131,6 +136,16 @@ class Codec:
 
         _map_tiles(decode, jobs)
         return out, f.mode
+
+    def decompress_symbols(self, data: bytes) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every tile's decoded symbols, (z symbols, y symbol map (M, h, w)), without synthesis:
+        the part of decoding that is exact on every machine (golden-file tests compare it)."""
+        f, s = self._open(data)
+        out = []
+        for t, (_, _, th, tw) in zip(f.tiles, self._tiles(f.height, f.width)):
+            _, z_sym, sym_map = self.model.decode_latents(t, s, _ceil64(th), _ceil64(tw))
+            out.append((z_sym, sym_map[0].numpy()))
+        return out
 
     def _tiles(self, h: int, w: int):
         t = self.cfg.tile_size

@@ -81,6 +81,9 @@ class Kind:
     expect: tuple | str  # (width, height, mode) decoded, or a fragment of the refusal message
 
 
+PORTABILITY_START, PORTABILITY_END = "<!-- portability:start -->", "<!-- portability:end -->"
+
+
 def input_kinds() -> list[Kind]:
     rgb = Image.fromarray(gradient(48, 64))
     gray = rgb.convert("L")
@@ -344,7 +347,11 @@ def main(argv: list[str] | None = None) -> int:
               "See `tests/test_inputs.py`.", ""]
     if bad:
         lines += [f"**Not as decided:** {', '.join(bad)}.", ""]
-    out.write_text("\n".join(lines))
+    kept = ""  # scripts/portability.py's section of the same file
+    if out.exists() and PORTABILITY_START in out.read_text():
+        text = out.read_text()
+        kept = text[text.index(PORTABILITY_START):text.index(PORTABILITY_END) + len(PORTABILITY_END)]
+    out.write_text("\n".join(lines) + ("\n" + kept + "\n" if kept else ""))
     print(f"wrote {out}" + (f"; {len(bad)} not as decided: {', '.join(bad)}" if bad else ""))
     return 1 if bad else 0
 

@@ -184,8 +184,8 @@ def speed_section(speed: dict) -> str:
     if c:
         lines.append(f"\nEntropy decoder alone at the top level ({c['symbols']} y symbols, {c['steps']} partite steps): "
                      f"{c['ours_sym_per_s'] / 1e6:.2f} M symbols/s through basic-codec's reader, "
-                     f"{c['constriction_sym_per_s'] / 1e6:.2f} M symbols/s for one constriction call on the same "
-                     f"symbols (ratio {c['constriction_sym_per_s'] / c['ours_sym_per_s']:.2f}x).\n")
+                     f"{c['constriction_sym_per_s'] / 1e6:.2f} M symbols/s decoding the same symbols in one step "
+                     f"(one constriction call per scale index; ratio {c['constriction_sym_per_s'] / c['ours_sym_per_s']:.2f}x).\n")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,50 @@
+"""Golden files (tests/golden/, written once by scripts/make_golden.py with the shipped weights):
+they decode under every kernel setting to the very symbols they were written with, and to
+pixels within one level of the reference decode (g_s runs in float and may use every core)."""
+import hashlib
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from basic_codec.bench.kernels import OFF1, OFF2, ON1, ON2, symbols_sha256
+from basic_codec.weights import DEFAULT_WEIGHTS
+
+from .conftest import ROOT
+
+GOLDEN = ROOT / "tests" / "golden"
+META = json.loads((GOLDEN / "golden.json").read_text())
+
+pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.exists(), reason="no shipped weights in this checkout")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    import basic_codec
+
+    codec = basic_codec.load()
+    if codec.model_id.hex() != META["model_id"]:
+        pytest.fail(f"golden files were written by model {META['model_id']}, the shipped weights are "
+                    f"{codec.model_id.hex()}: run scripts/make_golden.py")
+    return codec
+
+
+def test_golden_set_covers_levels_qualities_and_tiles():
+    files = META["files"].values()
+    assert len({f["level"] for f in files}) >= 3 and len({f["quality"] for f in files}) >= 3
+    assert any(f["tiles"] >= 2 for f in files)
+
+
+@pytest.mark.parametrize("name", sorted(META["files"]))
+@pytest.mark.parametrize("setting", [ON2, OFF1, ON1, OFF2], ids=str)
+def test_golden_file_decodes_exactly(shipped, name, setting):
+    info = META["files"][name]
+    data = (GOLDEN / f"{name}.bsic").read_bytes()
+    ref = np.asarray(Image.open(GOLDEN / f"{name}.png"))
+    with setting.active():
+        assert symbols_sha256(shipped.decompress_symbols(data)) == info["symbols_sha256"]
+        pixels = np.asarray(shipped.decompress(data))
+    assert pixels.shape == (info["height"], info["width"], 3)
+    assert np.abs(pixels.astype(int) - ref).max() <= 1
+    assert hashlib.sha256(ref.tobytes()).hexdigest() == info["pixels_sha256"]
