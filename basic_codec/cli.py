@@ -190,7 +190,7 @@ def cmd_train(args) -> None:
                      checkpoint_minutes=args.checkpoint_minutes,
                      max_minutes=args.max_minutes, init_weights=args.init_weights, stage=args.stage,
                      lambda_c=args.lambda_c, vimco_samples=args.vimco_samples, table_lr=args.table_lr,
-                     bf16=args.bf16)
+                     bf16=args.bf16, downscale=args.downscale, rate_sandwich=args.rate_sandwich, ema=args.ema)
     path = train(tc)
     if os.environ.get("RANK", "0") == "0":
         print(f"exported {path}")
@@ -240,7 +240,13 @@ def cmd_export(args) -> None:
         from .train.controller import Controller
 
         modules["controller"] = Controller(model.cfg)
+    if info.get("ema_decay"):  # the run exports its moving average of the weights; so does export
+        from torch.optim.swa_utils import AveragedModel
+
+        modules["ema"] = AveragedModel(model)
     load_checkpoint(ckpt, modules, None, None)
+    if info.get("ema_decay"):
+        model = modules["ema"].module
     model.eval()
     levels = load_weights(args.levels_from)[1] if args.levels_from else None
     save_weights(model, out, levels, extra=weights_extra(info.get("prior_steps", 0) + info["step"],
@@ -315,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("data", help="folder of training images (PNG/JPEG, any size; 5%% of the files held out)")
     t.add_argument("--out", required=True, help="run folder (checkpoint, log.jsonl, weights)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
-    t.add_argument("--config", default="basic-s", help="basic-s | basic-paper | tiny")
+    t.add_argument("--config", help="basic-s | basic-m | basic-paper | tiny (default: the --init-weights' "
+                                    "config, else basic-s); a larger config than --init-weights' grows them")
     t.add_argument("--steps", type=int, default=10000, help="length of the learning-rate plan (default 10000)")
     t.add_argument("--batch", type=int, default=8, help="global batch size (split over torchrun processes)")
     t.add_argument("--crop", type=int, default=128, help="random crop size in pixels (default 128)")
@@ -334,6 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--bf16", action="store_true",
                    help="convolutions in bfloat16 while training (about 1.6x faster on CPUs with AMX; "
                         "rates, noise and MSE stay float32); give it again with --resume")
+    t.add_argument("--downscale", type=float, default=1.0,
+                   help="cut each crop from the image scaled by U(D, 1) (e.g. 0.5: removes JPEG artifacts; default 1: off)")
+    t.add_argument("--rate-sandwich", action="store_true",
+                   help="put q = 0 and q = 1 in every batch (the rest uniform)")
+    t.add_argument("--ema", type=float, default=0.0,
+                   help="export an exponential moving average of the weights with this decay (e.g. 0.999; default off)")
     t.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     t.set_defaults(func=cmd_train)
 

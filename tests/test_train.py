@@ -48,8 +48,10 @@ def test_loss_falls(tmp_path, data_dir, bf16):
     assert after < 0.8 * before, (before, after)
 
 
-def test_resume_is_exact(tmp_path, data_dir):
-    common = dict(data=str(data_dir), config="tiny", steps=10, batch=2, crop=64, lr=1e-3, warmup=2)
+@pytest.mark.parametrize("options", [{}, {"ema": 0.9, "downscale": 0.5, "rate_sandwich": True}],
+                         ids=["plain", "ema-downscale-sandwich"])
+def test_resume_is_exact(tmp_path, data_dir, options):
+    common = dict(data=str(data_dir), config="tiny", steps=10, batch=2, crop=64, lr=1e-3, warmup=2, **options)
     straight = train(TrainConfig(out=str(tmp_path / "a"), **common))
     train(TrainConfig(out=str(tmp_path / "b"), stop_after=4, **common))
     train(TrainConfig(out=str(tmp_path / "b"), stop_after=3, **common))
@@ -96,3 +98,22 @@ def test_bf16_keeps_the_entropy_model_in_float32(data_dir):
     model.train_bf16 = False
     b = model(x, q, s, noise=False)
     assert torch.equal(a["x_hat"], b["x_hat"]) and torch.equal(a["bits_y"], b["bits_y"])
+
+
+def test_ema_is_what_gets_exported(tmp_path, data_dir):
+    """With --ema the exported weights are the average, not the last step's weights."""
+    common = dict(data=str(data_dir), config="tiny", steps=6, batch=2, crop=64, lr=1e-3, warmup=2)
+    plain = load_file(str(train(TrainConfig(out=str(tmp_path / "a"), **common))))
+    averaged = load_file(str(train(TrainConfig(out=str(tmp_path / "b"), ema=0.5, **common))))
+    key = "g_a.convs.0.weight"
+    assert not torch.equal(plain[key], averaged[key])
+
+
+def test_downscaled_crops_have_the_crop_size(data_dir):
+    from basic_codec.train.data import CropSampler, list_images
+
+    rng = np.random.default_rng(0)
+    full = CropSampler(list_images(data_dir), 64).batch(6, np.random.default_rng(0))
+    small = CropSampler(list_images(data_dir), 64, downscale=0.5).batch(6, rng)
+    assert small.shape == full.shape == (6, 3, 64, 64)
+    assert not torch.equal(small, full)

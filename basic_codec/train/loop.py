@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..codec import BasicModel
 from ..config import ModelConfig, preset
@@ -29,6 +30,7 @@ from .checkpoint import checkpoint_info, load_checkpoint, save_checkpoint
 from .controller import Controller
 from .structure_stage import structure_loss
 from .data import CropSampler, split
+from .grow import grow
 from .distributed import setup, teardown
 
 
@@ -36,7 +38,7 @@ from .distributed import setup, teardown
 class TrainConfig:
     data: str
     out: str
-    config: str = "basic-s"
+    config: str | None = None  # None: the init weights' config, else basic-s; another one grows them
     steps: int = 10000
     batch: int = 8
     crop: int = 128
@@ -59,12 +61,19 @@ class TrainConfig:
     vimco_samples: int = 2  # partite tables drawn per step (S >= 2)
     entropy_bonus: float = 0.01  # weight of the controller's entropy (without it, it collapsed in 300 steps)
     bf16: bool = False  # networks' convolutions in bfloat16 (the entropy model stays float32)
+    downscale: float = 1.0  # each crop comes from the image scaled by U(downscale, 1): < 1 removes JPEG artifacts
+    rate_sandwich: bool = False  # the first two images of every batch at q = 0 and q = 1
+    ema: float = 0.0  # decay of an exponential moving average of the weights, exported instead (0: off)
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
             raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
         if self.vimco_samples < 2:
             raise ValueError("VIMCO needs at least 2 samples")
+        if not 0.1 <= self.downscale <= 1.0:
+            raise ValueError(f"downscale must be in [0.1, 1], got {self.downscale}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema decay must be in [0, 1), got {self.ema}")
 
 
 STAGES = ("backbone", "structure")
@@ -121,9 +130,11 @@ def train(tc: TrainConfig) -> Path:
     if tc.init_weights:
         model, _, init_meta = load_weights(tc.init_weights)
         prior_steps = int(init_meta.get("trained_steps", 0))
+        if tc.config and tc.config != model.cfg.name:
+            model = grow(model, preset(tc.config))  # warm start of a larger model
         model.train()
     else:
-        model = BasicModel(preset(tc.config))
+        model = BasicModel(preset(tc.config or "basic-s"))
     cfg = model.cfg
     model.batch_share = (d.rank, d.world)
     model.train_bf16 = tc.bf16
@@ -138,6 +149,8 @@ def train(tc: TrainConfig) -> Path:
         groups = [{"params": list(model.parameters()), "peak": tc.lr}]
     params = [p for g in groups for p in g["params"]]
     optimizer = torch.optim.Adam(groups, lr=tc.lr)
+    if tc.ema:
+        modules["ema"] = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(tc.ema))
     step, ema, skipped, lr_scale, rollbacks = 0, None, 0, 1.0, 0
     if ckpt.exists():
         saved_stage = checkpoint_info(ckpt).get("stage", "backbone")
@@ -150,7 +163,7 @@ def train(tc: TrainConfig) -> Path:
         if d.main:
             print(f"resumed from {ckpt} at step {step}", flush=True)
     train_files, val_files = split(tc.data)
-    sampler = CropSampler(train_files, tc.crop)
+    sampler = CropSampler(train_files, tc.crop, tc.downscale)
     if d.main:
         (out / "train_config.json").write_text(json.dumps({**asdict(tc), "processes": d.world}, indent=2))
         print(f"{len(train_files)} training images, {len(val_files)} held out for validation"
@@ -173,7 +186,10 @@ def train(tc: TrainConfig) -> Path:
             s = m.pop("structure")
         else:
             s = sample_structure(step, cfg, rng)
-            q = d.slice(torch.from_numpy(rng.random(tc.batch)).float())
+            q_all = torch.from_numpy(rng.random(tc.batch)).float()
+            if tc.rate_sandwich and tc.batch >= 2:
+                q_all[:2] = torch.tensor([0.0, 1.0])
+            q = d.slice(q_all)
             x = d.slice(sampler.batch(tc.batch, rng))
             loss, m = rd_loss(model, x, q, s)
             guard_value = float(loss.detach())
@@ -189,6 +205,8 @@ def train(tc: TrainConfig) -> Path:
             d.average_gradients(params)
             torch.nn.utils.clip_grad_norm_(groups[0]["params"], tc.clip)  # the backbone's
             optimizer.step()
+            if tc.ema:
+                modules["ema"].update_parameters(model)
             ema = loss_value if ema is None else 0.98 * ema + 0.02 * loss_value
         skipped += spike
         recent.append(spike)
@@ -227,7 +245,7 @@ def train(tc: TrainConfig) -> Path:
             if d.main:
                 save_checkpoint(ckpt, modules, optimizer, rng, {
                     "step": step, "ema": ema, "skipped": skipped, "lr_scale": lr_scale, "rollbacks": rollbacks,
-                    "config": cfg.to_json(), "processes": d.world, "stage": tc.stage,
+                    "config": cfg.to_json(), "processes": d.world, "stage": tc.stage, "ema_decay": tc.ema,
                     "prior_steps": prior_steps})
             last_ckpt = now
         if out_of_time:
@@ -237,7 +255,8 @@ def train(tc: TrainConfig) -> Path:
     model.eval()
     if log:
         log.close()
-        save_weights(model, out / "weights.safetensors",
+        export = modules["ema"].module.eval() if tc.ema else model
+        save_weights(export, out / "weights.safetensors",
                      extra=weights_extra(prior_steps + step, modules.get("controller")))
     d.barrier()
     teardown(d)
