@@ -1,8 +1,10 @@
 """CLI: real files in and out; every bad input -> one line on stderr, exit code 2, no output file."""
 import json
+import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -118,3 +120,21 @@ def test_many_files_with_a_process_pool(tmp_path, crop, tiny_weights, capsys):
     assert code == 0 and (tmp_path / "one.bsic").read_bytes() == (enc / "img1.bsic").read_bytes()
     code, _, err = run(["compress", src / "img1.png", "--weights", tiny_weights], capsys)
     assert code == 2 and "--out-dir" in err
+
+
+def test_outputs_honour_the_umask(tmp_path, tiny_weights):
+    from basic_codec.cli import main
+
+    src = tmp_path / "in.png"
+    Image.fromarray(np.full((40, 56, 3), 120, np.uint8)).save(src)
+    old = os.umask(0o022)
+    try:
+        assert main(["compress", str(src), str(tmp_path / "a.bsic"), "--weights", str(tiny_weights)]) == 0
+        assert main(["decompress", str(tmp_path / "a.bsic"), str(tmp_path / "a.png"), "--weights", str(tiny_weights)]) == 0
+        os.umask(0o077)
+        assert main(["compress", str(src), str(tmp_path / "b.bsic"), "--weights", str(tiny_weights)]) == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.bsic").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "a.png").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.bsic").stat().st_mode & 0o777 == 0o600
