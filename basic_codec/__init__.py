@@ -1,7 +1,7 @@
 """basic-codec: a neural image codec whose compute is a dial (BaSIC, ECCV 2024)."""
 from .api import Codec, EncodeReport, load
 from .errors import CodecError, FormatError, InputError, ModelMismatchError, WeightsError
+from .version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["Codec", "EncodeReport", "load", "CodecError", "FormatError", "InputError",
            "ModelMismatchError", "WeightsError", "__version__"]

@@ -1,7 +1,9 @@
 """Python API: `codec = basic_codec.load()`, `codec.compress(image, ...)`, `codec.decompress(data)`."""
 from __future__ import annotations
 
+import io
 import math
+import numbers
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from PIL import Image
 from . import format as fmt
 from .codec import BasicModel, one_thread
 from .errors import FormatError, InputError, ModelMismatchError
-from .imageio import to_rgb
+from .imageio import Picture, picture
 from .structure import Level, Structure, cost, pick_level
 from .weights import load_weights, model_id
 
@@ -50,9 +52,15 @@ class Codec:
         if level is not None and (budget is not None or enc_budget is not None):
             raise InputError("give either a level or a budget, not both")
         if level is not None:
-            if not (isinstance(level, int) and 0 <= level < len(self.levels)):
+            if not (isinstance(level, numbers.Integral) and not isinstance(level, bool)
+                    and 0 <= int(level) < len(self.levels)):
                 raise InputError(f"level must be an integer in 0..{len(self.levels) - 1}, got {level!r}")
-            return self.levels[level]
+            return self.levels[int(level)]
+        for name, value in (("budget", budget), ("enc_budget", enc_budget)):
+            if value is not None and (not isinstance(value, numbers.Real) or isinstance(value, bool)):
+                raise InputError(f"{name} must be a number (kMAC per pixel), got {value!r}")
+        budget = None if budget is None else float(budget)
+        enc_budget = None if enc_budget is None else float(enc_budget)
         if budget is None and enc_budget is None:
             return self.levels[-1]
         try:
@@ -63,14 +71,19 @@ class Codec:
     # ------------------------------------------------------------------ coding
     def compress(self, image, quality: float = 0.5, level: int | None = None,
                  budget: float | None = None, enc_budget: float | None = None) -> bytes:
+        """image: a PIL image, an HxW / HxWx3 / HxWx4 array (uint8, or float in [0, 1]), a path,
+        or the bytes of an image file. Alpha, ICC profile, EXIF and XMP are kept in the file."""
         return self.compress_report(image, quality, level, budget, enc_budget).data
 
     def compress_report(self, image, quality: float = 0.5, level: int | None = None,
                         budget: float | None = None, enc_budget: float | None = None,
                         mode: str | None = None) -> EncodeReport:
         t0 = time.perf_counter()
-        arr, detected = to_rgb(image)
-        mode = mode or detected
+        pic = image if isinstance(image, Picture) else picture(image)
+        arr = pic.rgb
+        mode = mode or pic.mode
+        if (mode in ("RGBA", "LA")) != (pic.alpha is not None):
+            raise InputError(f"mode {mode} does not match the image (alpha plane {'present' if pic.alpha is not None else 'absent'})")
         try:
             q16 = fmt.quantize_quality(quality)
         except ValueError as e:
@@ -89,15 +102,26 @@ class Codec:
         tiles = [tile for tile, _ in codes]
         est = sum(bits for _, bits in codes)
         f = fmt.BsicFile(self.model_id, h, w, mode, q16, lv.level, (*s.indices, s.partites),
-                         self.cfg.tile_size, tiles)
+                         self.cfg.tile_size, tiles, chunks=metadata_chunks(pic))
         data = fmt.pack(f)
         return EncodeReport(data, lv.level, s, q, est, f.payload_bytes(), f.header_bytes(),
                             time.perf_counter() - t0)
 
-    def decompress(self, data: bytes) -> Image.Image:
+    def decompress(self, data) -> Image.Image:
+        """data: the bytes of a .bsic file (or its path). -> PIL image in the mode it was coded
+        from (RGB, L, RGBA, LA), with its ICC profile, EXIF and XMP in `img.info`."""
+        data = _bytes_of(data)
         arr, mode = self.decompress_array(data)
         img = Image.fromarray(arr, "RGB")
-        return img.convert("L") if mode == "L" else img
+        if mode in ("L", "LA"):
+            img = img.convert("L")
+        chunks = fmt.unpack(data).chunks
+        if fmt.ALPHA in chunks:
+            img.putalpha(_alpha_plane(chunks[fmt.ALPHA], img.size))
+        for tag, key in ((fmt.ICC, "icc_profile"), (fmt.EXIF, "exif"), (fmt.XMP, "xmp")):
+            if tag in chunks:
+                img.info[key] = chunks[tag]
+        return img
 
     def _open(self, data: bytes) -> tuple[fmt.BsicFile, Structure]:
         """Parse and check a file against the loaded model -> (file, structure)."""
@@ -123,8 +147,8 @@ class Codec:
         return f, s
 
     def decompress_array(self, data: bytes) -> tuple[np.ndarray, str]:
-        """-> (H x W x 3 uint8, mode the image was coded from)."""
-        f, s = self._open(data)
+        """-> (H x W x 3 uint8 colour planes, mode the image was coded from)."""
+        f, s = self._open(_bytes_of(data))
         out = np.empty((f.height, f.width, 3), dtype=np.uint8)
         jobs = list(zip(f.tiles, self._tiles(f.height, f.width)))
 
@@ -154,7 +178,58 @@ class Codec:
                 yield y0, x0, min(t, h - y0), min(t, w - x0)
 
     def describe_levels(self) -> list[dict]:
-        return [lv.to_dict() for lv in self.levels]
+        """The level table for people: widths as channel counts per edge, K as partites."""
+        return [describe_level(lv, self.cfg) for lv in self.levels]
+
+
+EDGES = ("g_a", "h_a", "h_s", "g_s")
+
+
+def describe_level(lv: Level, cfg) -> dict:
+    """One level as `levels --json` and `info` print it."""
+    d = {"level": lv.level, "widths": dict(zip(EDGES, lv.structure.widths(cfg))),
+         "partites": lv.structure.partites, "enc_kmac_per_px": round(lv.enc_kmac_per_px, 3),
+         "dec_kmac_per_px": round(lv.dec_kmac_per_px, 3)}
+    if lv.val_bpp is not None:
+        d["val_bpp"], d["val_psnr"] = round(lv.val_bpp, 4), round(lv.val_psnr, 3)
+    return d
+
+
+def metadata_chunks(pic: Picture) -> dict[bytes, bytes]:
+    """The container's optional chunks for what the picture carries (alpha as a lossless PNG)."""
+    chunks: dict[bytes, bytes] = {}
+    for tag, value in ((fmt.ICC, pic.icc), (fmt.EXIF, pic.exif), (fmt.XMP, pic.xmp)):
+        if value:
+            chunks[tag] = bytes(value)
+    if pic.alpha is not None:
+        buf = io.BytesIO()
+        Image.fromarray(pic.alpha, "L").save(buf, "PNG", optimize=True)
+        chunks[fmt.ALPHA] = buf.getvalue()
+    return chunks
+
+
+def _alpha_plane(data: bytes, size: tuple[int, int]) -> Image.Image:
+    try:
+        with Image.open(io.BytesIO(data)) as a:
+            a.load()
+            plane = a.convert("L") if a.mode != "L" else a.copy()
+    except Exception as e:  # noqa: BLE001 - any failure here is a corrupt chunk
+        raise FormatError(f"corrupt alpha chunk ({e})") from None
+    if plane.size != size:
+        raise FormatError(f"alpha chunk is {plane.size[0]}x{plane.size[1]}, the image {size[0]}x{size[1]}")
+    return plane
+
+
+def _bytes_of(data) -> bytes:
+    """A .bsic file's bytes from bytes-like data or a path."""
+    if isinstance(data, (str, Path)):
+        p = Path(data)
+        if not p.is_file():
+            raise InputError(f"no such file: {p}")
+        return p.read_bytes()
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InputError(f"expected bytes or a path, got {type(data).__name__}")
+    return bytes(data)
 
 
 def _map_tiles(fn, items: list) -> list:

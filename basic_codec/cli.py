@@ -13,7 +13,8 @@ from pathlib import Path
 
 from . import format as fmt
 from .errors import CodecError, InputError
-from .files import out_path, read_bytes
+from .files import is_stdio, out_path, read_bytes
+from .version import __version__
 
 EPILOG = "Quality q in [0, 1] sets the rate; the level (or a kMAC/px budget) sets the compute."
 
@@ -36,10 +37,23 @@ def _inputs_and_output(args, extensions: set[str]) -> tuple[list[Path] | None, s
     from .files import expand
 
     if args.out_dir:
+        if any(is_stdio(p) for p in args.paths):
+            raise InputError("'-' (standard input) is for one file, not for --out-dir")
         return expand(args.paths, extensions), None
     if len(args.paths) != 2:
         raise InputError("give INPUT OUTPUT, or several inputs (files or folders) with --out-dir DIR")
     return None, args.paths[1]
+
+
+def _say(args, message: str, output: str | None = None, detail: str | None = None) -> None:
+    """The one-line summary of a command: on stdout, or on stderr when the data goes to stdout;
+    nothing with --quiet; `detail` only with -v."""
+    if getattr(args, "quiet", False):
+        return
+    stream = sys.stderr if output is not None and is_stdio(output) else sys.stdout
+    print(message, file=stream)
+    if detail and getattr(args, "verbose", False):
+        print(detail, file=stream)
 
 
 def _finish_batch(done) -> int:
@@ -57,42 +71,90 @@ def cmd_compress(args) -> int | None:
                    force=args.force)
     many, output = _inputs_and_output(args, IMAGE_EXTENSIONS)
     if many:
-        return _finish_batch(run_many("compress", many, args.out_dir, ".bsic", options, args.weights, args.jobs))
-    from .imageio import read_image
+        return _finish_batch(run_many("compress", many, args.out_dir, ".bsic", options, args.weights, args.jobs,
+                                      args.quiet))
+    from .imageio import read_picture
 
     out_path(output, args.force)
-    image = read_image(args.paths[0])  # a bad input fails before the model is loaded
-    print(compress_file(_load(args), args.paths[0], output, image=image, **options).message)
+    if not is_stdio(output) and Path(output).suffix.lower() != ".bsic" and not args.quiet:
+        print(f"basic-codec: warning: {output} does not end in .bsic; writing a .bsic file under that name",
+              file=sys.stderr)
+    image = read_picture(args.paths[0])  # a bad input fails before the model is loaded
+    codec = _load(args)
+    done = compress_file(codec, args.paths[0], output, image=image, **options)
+    _say(args, done.message, output, _level_detail(codec, args.level, args.budget, args.enc_budget))
 
 
 def cmd_decompress(args) -> int | None:
     from .files import decompress_file, run_many
 
+    from .files import image_format
+
     many, output = _inputs_and_output(args, {".bsic"})
     if many:
         return _finish_batch(run_many("decompress", many, args.out_dir, ".png", {"force": args.force},
-                                      args.weights, args.jobs))
+                                      args.weights, args.jobs, args.quiet))
     out_path(output, args.force)
+    image_format(output)  # an output name of no known image format fails before any work
     data = read_bytes(args.paths[0])
-    fmt.unpack(data)  # fail fast on a bad file before loading the model
-    print(decompress_file(_load(args), args.paths[0], output, force=args.force, data=data).message)
+    f = fmt.unpack(data)  # fail fast on a bad file before loading the model
+    done = decompress_file(_load(args), args.paths[0], output, force=args.force, data=data)
+    _say(args, done.message, output, f"quality {f.quality:.4g}, level {f.level}, structure {f.structure}, "
+                                     f"{len(f.tiles)} tile(s), format version {f.version}")
+
+
+def _level_detail(codec, level, budget, enc_budget) -> str:
+    lv = codec.resolve(level, budget, enc_budget)
+    w = "/".join(str(c) for c in lv.structure.widths(codec.cfg))
+    return (f"level {lv.level}: widths g_a/h_a/h_s/g_s {w} channels, {lv.structure.partites} partites, "
+            f"encoder {lv.enc_kmac_per_px:.1f} / decoder {lv.dec_kmac_per_px:.1f} kMAC per pixel")
 
 
 def cmd_info(args) -> None:
     data = read_bytes(args.input)
     f = fmt.unpack(data)
-    info = {"file": args.input, "bytes": len(data), "version": f.version, "model_id": f.model_id.hex(),
+    info = {"file": args.input, "bytes": len(data), "format_version": f.version, "model_id": f.model_id.hex(),
             "width": f.width, "height": f.height, "mode": f.mode, "bit_depth": f.bit_depth,
-            "quality": round(f.quality, 5), "level": None if f.level == fmt.CUSTOM_LEVEL else f.level,
-            "structure": {"widths": list(f.structure[:4]), "partites": f.structure[4]},
-            "tile_size": f.tile_size, "tiles": len(f.tiles),
+            "quality": round(f.quality, 4), "level": None if f.level == fmt.CUSTOM_LEVEL else f.level,
+            "partites": f.structure[4], "tile_size": f.tile_size, "tiles": len(f.tiles),
             "bpp": round(8 * len(data) / (f.width * f.height), 5),
-            "header_bytes": f.header_bytes(), "payload_bytes": f.payload_bytes()}
+            "header_bytes": f.header_bytes(), "payload_bytes": f.payload_bytes(),
+            "metadata": [tag.decode("ascii", "replace").strip() for tag in f.chunks]}
+    info.update(_file_cost(args, f))
     if args.json:
         print(json.dumps(info))
-    else:
-        for k, v in info.items():
-            print(f"{k:>14}: {v}")
+        return
+    names = {"format_version": "format version", "model_id": "weights (model id)", "bit_depth": "bit depth",
+             "tile_size": "tile size", "header_bytes": "header bytes", "payload_bytes": "payload bytes",
+             "widths": "widths (channels)", "enc_kmac_per_px": "encoder kMAC/px", "dec_kmac_per_px": "decoder kMAC/px"}
+    for k, v in info.items():
+        if isinstance(v, dict):
+            v = ", ".join(f"{e} {c}" for e, c in v.items())
+        elif isinstance(v, list):
+            v = ", ".join(v) or "none"
+        print(f"{names.get(k, k):>20}: {v}")
+
+
+def _file_cost(args, f) -> dict:
+    """Widths in channels and the decoding cost, from the weights that wrote the file (the
+    shipped ones, or --weights); empty when those are not at hand."""
+    try:
+        codec = _load(args)
+    except CodecError:
+        return {}
+    if codec.model_id != f.model_id:
+        return {}
+    from .api import describe_level
+    from .structure import Level, Structure, cost
+
+    s = Structure(*f.structure)
+    try:
+        s.validate(codec.cfg)
+    except ValueError:
+        return {}
+    c = cost(codec.cfg, s, codec.model.steps(s))
+    d = describe_level(Level(f.level, s, c.encoder / 1000, c.decoder / 1000), codec.cfg)
+    return {k: d[k] for k in ("widths", "enc_kmac_per_px", "dec_kmac_per_px")}
 
 
 def cmd_levels(args) -> None:
@@ -101,14 +163,26 @@ def cmd_levels(args) -> None:
     if args.json:
         print(json.dumps(rows))
         return
-    widths = codec.cfg.widths
-    print(f"{'level':>5} {'widths g_a/h_a/h_s/g_s':>24} {'K':>2} {'enc kMAC/px':>12} {'dec kMAC/px':>12}"
+    print(f"{'level':>5} {'widths g_a/h_a/h_s/g_s':>24} {'partites':>8} {'enc kMAC/px':>12} {'dec kMAC/px':>12}"
           f" {'val bpp':>8} {'val PSNR':>8}")
     for r in rows:
-        w = "/".join(str(widths[i]) for i in r["widths"])
-        print(f"{r['level']:>5} {w:>24} {r['partites']:>2} {r['enc_kmac_per_px']:>12.2f} "
+        w = "/".join(str(c) for c in r["widths"].values())
+        print(f"{r['level']:>5} {w:>24} {r['partites']:>8} {r['enc_kmac_per_px']:>12.2f} "
               f"{r['dec_kmac_per_px']:>12.2f} {r.get('val_bpp', '-'):>8} {r.get('val_psnr', '-'):>8}")
 
+
+LEVELS_HELP = """\
+Each level is one structure of the network, cheapest first:
+  widths    channels of the hidden layers of each part of the network: g_a (encoder analysis),
+            h_a (hyper-encoder), h_s (hyper-decoder), g_s (decoder synthesis); fewer channels
+            cost less compute and code a little worse
+  partites  K, how many passes the decoder makes over the latent: 1 decodes everything at once
+            (fastest); 2, 4, 8 decode in that many rounds, each predicted from the ones before
+            (slower, fewer bits)
+  kMAC/px   thousands of multiply-accumulates per image pixel: the compute cost of encoding and
+            of decoding at this level
+  val bpp / val PSNR  bits per pixel and quality measured by `search` on held-out training images
+"""
 
 def cmd_bench(args) -> None:
     from .bench.report import update_readme, write_report
@@ -125,7 +199,9 @@ def cmd_bench(args) -> None:
         except ImportError:
             raise InputError("baselines need the bench extra: pip install -e '.[bench]' "
                              "(or pass --baselines none)") from None
-    cfg = BenchConfig(args.images, args.out, quals, levels, baselines, args.anchors, args.report, args.limit)
+    report = args.report if args.report is not None else str(Path(args.out) / "RESULTS.md")
+    cfg = BenchConfig(args.images, args.out, quals, levels, baselines, anchors=args.anchors, report=report or None,
+                      name=args.name, limit=args.limit)
     codec = _load(args)
     agg = run(cfg, codec)
     speed_file = Path(args.out) / "speed.json"
@@ -139,13 +215,13 @@ def cmd_bench(args) -> None:
         speed_file.write_text(json.dumps(speed, indent=1))
     if speed_file.exists():
         agg["speed"] = json.loads(speed_file.read_text())
-    if args.report:
+    if cfg.report:
         anchors = Path(args.anchors) if args.anchors else Path(__file__).resolve().parents[2] / "shared" / "anchors"
-        summary = write_report(agg, Path(args.report), anchors)
+        summary = write_report(agg, Path(cfg.report), anchors)
         print(summary)
         if args.readme:
-            update_readme(Path(args.readme), summary, str(Path(args.report)), agg)
-    print(f"results in {args.out}" + (f", report {args.report}" if args.report else ""))
+            update_readme(Path(args.readme), summary, str(Path(cfg.report)), agg)
+    print(f"results in {args.out}" + (f", report {cfg.report}" if cfg.report else ""))
 
 
 def cmd_demo(args) -> None:
@@ -156,9 +232,9 @@ def cmd_demo(args) -> None:
     import numpy as np
     from PIL import Image
 
-    from .imageio import read_image
+    from .imageio import read_picture
 
-    arr, mode = read_image(args.image)
+    arr = read_picture(args.image).rgb
     codec = _load(args)
     h, w = arr.shape[:2]
     print(f"{args.image}: {w}x{h}, quality {args.quality}, weights {codec.model_id.hex()}")
@@ -257,6 +333,8 @@ def cmd_export(args) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="basic-codec", description=__doc__.split("\n")[0], epilog=EPILOG)
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("--version", action="version",
+                   version=f"basic-codec {__version__} (.bsic format version {fmt.VERSION})")
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp, model=True, force=True):
@@ -266,8 +344,13 @@ def build_parser() -> argparse.ArgumentParser:
         if force:
             sp.add_argument("--force", action="store_true", help="overwrite an existing output")
 
+    def chatter(sp):
+        sp.add_argument("--quiet", action="store_true", help="print nothing but errors (no summary, no progress)")
+        sp.add_argument("-v", "--verbose", action="store_true", help="also print the level/structure details")
+
     c = sub.add_parser("compress", help="image (PNG/JPEG/...) -> .bsic")
-    c.add_argument("paths", nargs="+", metavar="PATH", help="INPUT OUTPUT, or inputs (files/folders) with --out-dir")
+    c.add_argument("paths", nargs="+", metavar="PATH",
+                   help="INPUT OUTPUT ('-' for standard input/output), or inputs (files/folders) with --out-dir")
     c.add_argument("--out-dir", help="compress every input into this folder as NAME.bsic (process pool)")
     c.add_argument("--jobs", type=int, help="processes for --out-dir (default: one per core)")
     c.add_argument("-q", "--quality", type=float, default=0.5, help="0 (smallest) .. 1 (best); default 0.5")
@@ -276,21 +359,30 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--budget", type=float, help="decoder budget in kMAC per pixel: best level that fits")
     c.add_argument("--enc-budget", type=float, help="encoder budget in kMAC per pixel")
     common(c)
+    chatter(c)
     c.set_defaults(func=cmd_compress)
 
-    d = sub.add_parser("decompress", help=".bsic -> PNG (structure and quality come from the file)")
-    d.add_argument("paths", nargs="+", metavar="PATH", help="INPUT OUTPUT, or inputs (files/folders) with --out-dir")
+    d = sub.add_parser("decompress", help=".bsic -> image (format from the output's extension; structure "
+                                          "and quality come from the file)")
+    d.add_argument("paths", nargs="+", metavar="PATH",
+                   help="INPUT OUTPUT ('-' for standard input/output; '-' writes PNG), or inputs with --out-dir. "
+                        "OUTPUT may be any format Pillow writes (.png, .jpg, .webp, .tiff, ...); lossy "
+                        "formats are written at quality 95")
     d.add_argument("--out-dir", help="decompress every input into this folder as NAME.png (process pool)")
     d.add_argument("--jobs", type=int, help="processes for --out-dir (default: one per core)")
     common(d)
+    chatter(d)
     d.set_defaults(func=cmd_decompress)
 
-    i = sub.add_parser("info", help="print a .bsic header")
-    i.add_argument("input", help="a .bsic file")
+    i = sub.add_parser("info", help="print a .bsic header (and its decoding cost, with the weights that wrote it)")
+    i.add_argument("input", help="a .bsic file ('-' for standard input)")
     i.add_argument("--json", action="store_true", help="print the header as JSON")
+    i.add_argument("--weights", help="weights .safetensors that wrote the file (default: shipped)")
+    i.add_argument("--threads", type=int, help=argparse.SUPPRESS)
     i.set_defaults(func=cmd_info)
 
-    lv = sub.add_parser("levels", help="the complexity levels of the weights")
+    lv = sub.add_parser("levels", help="the complexity levels of the weights", description=LEVELS_HELP,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     lv.add_argument("--json", action="store_true", help="print the level table as JSON")
     common(lv, force=False)
     lv.set_defaults(func=cmd_levels)
@@ -302,7 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--levels", help="comma-separated (default: all)")
     b.add_argument("--baselines", default="jpeg,webp,jpeg2000,avif,jpegxl", help="comma-separated or 'none'")
     b.add_argument("--anchors", help="published anchors folder (default: ../shared/anchors)")
-    b.add_argument("--report", default="docs/RESULTS.md", help="markdown report to (re)write; '' for none")
+    b.add_argument("--report", help="markdown report to (re)write, plots beside it in img/ "
+                                    "(default: OUT/RESULTS.md; '' for none)")
+    b.add_argument("--name", help="what to call the image set in the report (default: the folder's name)")
     b.add_argument("--readme", help="also refresh the results block of this README")
     b.add_argument("--limit", type=int, help="first N images only")
     b.add_argument("--speed", action="store_true",
@@ -311,8 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_bench)
 
     dm = sub.add_parser("demo", help="compress + decompress one image at every level, print bpp/PSNR/time")
-    dm.add_argument("image", nargs="?", default=str(Path(__file__).resolve().parents[1] / "examples" / "sample.png"),
-                    help="image to code (default: examples/sample.png)")
+    dm.add_argument("image", nargs="?", default=str(Path(__file__).resolve().parent / "data" / "sample.png"),
+                    help="image to code (default: the sample photo shipped in the package, basic_codec/data/sample.png)")
     dm.add_argument("-q", "--quality", type=float, default=0.5, help="0 (smallest) .. 1 (best); default 0.5")
     common(dm, force=False)
     dm.set_defaults(func=cmd_demo)
@@ -370,9 +464,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"basic-codec: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    from .errors import CodecWarning
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        # what the input carried and could not be kept: one line each (none with --quiet)
+        warnings.simplefilter("ignore" if getattr(args, "quiet", False) else "always", CodecWarning)
+        warnings.showwarning = _warning_line
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         code = args.func(args) or 0
     except CodecError as e:

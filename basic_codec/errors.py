@@ -19,3 +19,7 @@ class InputError(CodecError):
 
 class WeightsError(CodecError):
     """A weights file is missing, unreadable or not a basic-codec model."""
+
+
+class CodecWarning(UserWarning):
+    """Something the input carried could not be kept (bit depth, animation frames): coding goes on."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -17,7 +18,69 @@ from .progress import Progress
 from .weights import atomic_write_bytes
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp", ".gif"}
-LOSSLESS_OUTPUTS = {".png": "PNG", ".bmp": "BMP", ".ppm": "PPM", ".tif": "TIFF", ".tiff": "TIFF"}
+STDIO = "-"  # a path of "-" means standard input (for an input) or standard output (for an output)
+LOSSY_SAVE = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}, "AVIF": {"quality": 95}}
+
+
+def is_stdio(path: str | Path) -> bool:
+    return str(path) == STDIO
+
+
+def image_format(path: str | Path) -> str:
+    """Pillow's format name for an output path, by extension ('-': PNG)."""
+    if is_stdio(path):
+        return "PNG"
+    from PIL import Image
+
+    ext = Path(path).suffix.lower()
+    if ext == ".bsic":
+        raise InputError(f"{path}: decompress writes an image; give the output an image extension (.png, .jpg, ...)")
+    name = Image.registered_extensions().get(ext)
+    if name is None or name not in Image.SAVE:
+        raise InputError(f"cannot tell an image format Pillow writes from {Path(path).name!r}; "
+                         "use .png, .jpg, .webp, .tiff, .bmp, ...")
+    return name
+
+
+ALPHA_FORMATS = {"PNG", "WEBP", "TIFF", "AVIF", "JPEG2000", "TGA"}
+
+
+def encode_image(img, name: str) -> bytes:
+    """A decoded image in Pillow format `name`, with its ICC profile, EXIF and XMP where the
+    format can hold them; alpha dropped with a warning where it cannot."""
+    import warnings
+
+    from PIL import PngImagePlugin
+
+    from .errors import CodecWarning
+
+    if img.mode in ("RGBA", "LA") and name not in ALPHA_FORMATS:
+        warnings.warn(f"{name} has no alpha channel: the alpha plane is dropped", CodecWarning)
+        img = img.convert("RGB" if img.mode == "RGBA" else "L")
+    kwargs = dict(LOSSY_SAVE.get(name, {}))
+    for key in ("icc_profile", "exif"):
+        if img.info.get(key):
+            kwargs[key] = img.info[key]
+    xmp = img.info.get("xmp")
+    if xmp:
+        if name == "PNG":
+            info = PngImagePlugin.PngInfo()
+            info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8", "replace"))
+            kwargs["pnginfo"] = info
+        else:
+            kwargs["xmp"] = xmp
+    buf = io.BytesIO()
+    img.save(buf, name, **kwargs)
+    return buf.getvalue()
+
+
+def write_output(path: str | Path, data: bytes) -> None:
+    """Atomic file write, or all of it to standard output for '-'."""
+    if is_stdio(path):
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        atomic_write_bytes(path, data)
 
 
 @dataclass
@@ -35,6 +98,8 @@ class Done:
 
 def out_path(path: str | Path, force: bool) -> Path:
     p = Path(path)
+    if is_stdio(path):
+        return p
     if p.exists() and not force:
         raise InputError(f"{p} exists; pass --force to overwrite")
     if p.is_dir():
@@ -45,6 +110,11 @@ def out_path(path: str | Path, force: bool) -> Path:
 
 
 def read_bytes(path: str | Path) -> bytes:
+    if is_stdio(path):
+        data = sys.stdin.buffer.read()
+        if not data:
+            raise InputError("nothing on standard input")
+        return data
     p = Path(path)
     if not p.is_file():
         raise InputError(f"no such file: {p}")
@@ -53,36 +123,33 @@ def read_bytes(path: str | Path) -> bytes:
 
 def compress_file(codec, src: str | Path, dst: str | Path, quality: float, level: int | None = None,
                   budget: float | None = None, enc_budget: float | None = None, force: bool = False,
-                  image: tuple | None = None) -> Done:
-    """`image`: (array, mode) already read from src by the caller, so it is not read twice."""
-    from .imageio import read_image
+                  image=None) -> Done:
+    """`image`: the Picture already read from src by the caller, so it is not read twice."""
+    from .imageio import read_picture
 
     out = out_path(dst, force)
-    arr, mode = image or read_image(src)
-    r = codec.compress_report(arr, quality, level, budget, enc_budget, mode=mode)
-    atomic_write_bytes(out, r.data)
-    h, w = arr.shape[:2]
+    pic = image or read_picture(src)
+    r = codec.compress_report(pic, quality, level, budget, enc_budget)
+    write_output(out, r.data)
+    h, w = pic.rgb.shape[:2]
     lv = codec.levels[r.level]
     return Done(str(src), str(out), True,
                 f"{src} -> {out}: {len(r.data)} bytes, {8 * len(r.data) / (h * w):.4f} bpp, level {r.level} "
                 f"({lv.dec_kmac_per_px:.1f} kMAC/px decode), {r.seconds:.2f} s",
-                Path(src).stat().st_size, len(r.data), h * w)
+                0 if is_stdio(src) else Path(src).stat().st_size, len(r.data), h * w)
 
 
 def decompress_file(codec, src: str | Path, dst: str | Path, force: bool = False,
                     data: bytes | None = None) -> Done:
     """`data`: the bytes of src already read by the caller, so they are not read twice."""
     out = out_path(dst, force)
-    name = LOSSLESS_OUTPUTS.get(out.suffix.lower())
-    if name is None:
-        raise InputError(f"output must be .png, .bmp, .ppm or .tiff (lossless), got {out.name}")
+    name = image_format(out)
     data = read_bytes(src) if data is None else data
     img = codec.decompress(data)
-    buf = io.BytesIO()
-    img.save(buf, name)
-    atomic_write_bytes(out, buf.getvalue())
+    encoded = encode_image(img, name)
+    write_output(out, encoded)
     return Done(str(src), str(out), True, f"{src} -> {out}: {img.width}x{img.height} {img.mode}",
-                len(data), len(buf.getvalue()), img.width * img.height)
+                len(data), len(encoded), img.width * img.height)
 
 
 def expand(inputs: list[str], extensions: set[str]) -> list[Path]:
@@ -126,7 +193,7 @@ def _one(job: str, src: str, dst: str, options: dict) -> Done:
 
 
 def run_many(job: str, files: list[Path], out_dir: str, suffix: str, options: dict,
-             weights: str | None, jobs: int | None) -> list[Done]:
+             weights: str | None, jobs: int | None, quiet: bool = False) -> list[Done]:
     """Code `files` into out_dir/<stem><suffix> with `jobs` processes (default: one per core)."""
     out = Path(out_dir)
     if not out.is_dir():
@@ -134,7 +201,7 @@ def run_many(job: str, files: list[Path], out_dir: str, suffix: str, options: di
     cores = os.cpu_count() or 1
     jobs = max(1, min(jobs or cores, len(files)))
     threads = max(1, cores // jobs)
-    bar = Progress(len(files), job)
+    bar = Progress(len(files), job, enabled=not quiet)
     done: list[Done] = []
     t0 = time.perf_counter()
     if jobs == 1:
@@ -152,6 +219,7 @@ def run_many(job: str, files: list[Path], out_dir: str, suffix: str, options: di
     pixels = sum(d.pixels for d in ok)
     size = sum(d.out_bytes if job == "compress" else d.in_bytes for d in ok)
     bpp = f", {8 * size / pixels:.4f} bpp" if pixels else ""
-    print(f"{job}: {len(ok)} of {len(files)} files{bpp}, {time.perf_counter() - t0:.1f} s with {jobs} "
-          f"process(es) x {threads} thread(s)" + (f"; {len(files) - len(ok)} failed" if len(ok) < len(files) else ""))
+    if not quiet:
+        print(f"{job}: {len(ok)} of {len(files)} files{bpp}, {time.perf_counter() - t0:.1f} s with {jobs} "
+              f"process(es) x {threads} thread(s)" + (f"; {len(files) - len(ok)} failed" if len(ok) < len(files) else ""))
     return done

@@ -3,9 +3,11 @@
 Layout (big-endian):
     fixed header  magic "BSIC", version, model id (8 bytes), height, width, colour mode,
                   bit depth, quality (u16, q * 65535), level (255 = explicit structure),
-                  width index of g_a, h_a, h_s, g_s, partites K, tile size, tile rows, tile cols
+                  width index of g_a, h_a, h_s, g_s, partites K, tile size, tile rows, tile cols,
+                  number of metadata chunks
     tile table    per tile: z stream length, y stream length, CRC32 of the tile's coded symbols
     payload       per tile: z stream, then y stream (32-bit ANS words)
+    chunks        per chunk: 4-byte tag, u32 length, data (ICC profile, EXIF, XMP, alpha plane)
     trailer       CRC32 of everything before it
 
 Every field is checked against the file size and documented limits before anything is
@@ -14,6 +16,7 @@ allocated; errors are `FormatError` with a one-line message.
 from __future__ import annotations
 
 import math
+import numbers
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -26,9 +29,14 @@ MAGIC = b"BSIC"
 VERSION = 2
 MAX_SIDE = 65535  # pixels per side
 MAX_PIXELS = 1 << 28  # 268 megapixels: the decoder's output buffer stays under ~1 GiB
-MODES = {0: "RGB", 1: "L"}
-_FIXED = struct.Struct(">4sB8sIIBBHB5BHHH")
+MODES = {0: "RGB", 1: "L", 2: "RGBA", 3: "LA"}  # with alpha: an ALPH chunk holds the alpha plane
+_FIXED = struct.Struct(">4sB8sIIBBHB5BHHHH")
 _TILE = struct.Struct(">III")
+_CHUNK = struct.Struct(">4sI")
+# Optional chunks. ICCP: ICC profile; EXIF: EXIF block (as Pillow's `exif`); XMP: XMP packet;
+# ALPH: the alpha plane, a lossless 8-bit grayscale PNG of the image's size.
+ICC, EXIF, XMP, ALPHA = b"ICCP", b"EXIF", b"XMP ", b"ALPH"
+KNOWN_CHUNKS = (ICC, EXIF, XMP, ALPHA)
 _CRC = struct.Struct(">I")
 HEADER_FIXED_BYTES = _FIXED.size
 CUSTOM_LEVEL = 255
@@ -56,6 +64,7 @@ class BsicFile:
     tiles: list[TileCode] = field(default_factory=list)
     bit_depth: int = 8
     version: int = VERSION
+    chunks: dict[bytes, bytes] = field(default_factory=dict)  # tag -> data, in file order
 
     @property
     def quality(self) -> float:
@@ -66,16 +75,19 @@ class BsicFile:
         return math.ceil(self.height / self.tile_size), math.ceil(self.width / self.tile_size)
 
     def header_bytes(self) -> int:
-        return _FIXED.size + _TILE.size * len(self.tiles) + _CRC.size
+        """Everything but the entropy-coded streams (metadata chunks included)."""
+        chunks = sum(_CHUNK.size + len(d) for d in self.chunks.values())
+        return _FIXED.size + _TILE.size * len(self.tiles) + chunks + _CRC.size
 
     def payload_bytes(self) -> int:
         return sum(len(t.z) + len(t.y) for t in self.tiles)
 
 
 def quantize_quality(q: float) -> int:
-    if not (isinstance(q, (int, float)) and 0.0 <= q <= 1.0):
+    """q in [0, 1] (any real number type: int, float, numpy scalars) -> the u16 the file stores."""
+    if not (isinstance(q, numbers.Real) and not isinstance(q, bool) and 0.0 <= float(q) <= 1.0):
         raise ValueError(f"quality must be a number in [0, 1], got {q!r}")
-    return int(round(q * 65535))
+    return int(round(float(q) * 65535))
 
 
 def check_size(height: int, width: int) -> None:
@@ -91,11 +103,15 @@ def pack(f: BsicFile) -> bytes:
     if len(f.tiles) != rows * cols:
         raise ValueError("tile count does not match the tile grid")
     mode = {v: k for k, v in MODES.items()}[f.mode]
+    if len(f.chunks) > 0xFFFF or any(len(tag) != 4 for tag in f.chunks):
+        raise ValueError("chunk tags are 4 bytes, at most 65535 chunks")
     parts = [_FIXED.pack(MAGIC, f.version, f.model_id, f.height, f.width, mode, f.bit_depth,
-                         f.quality16, f.level, *f.structure, f.tile_size, rows, cols)]
+                         f.quality16, f.level, *f.structure, f.tile_size, rows, cols, len(f.chunks))]
     parts += [_TILE.pack(len(t.z), len(t.y), t.checksum) for t in f.tiles]
     for t in f.tiles:
         parts += [t.z, t.y]
+    for tag, chunk in f.chunks.items():
+        parts += [_CHUNK.pack(tag, len(chunk)), chunk]
     body = b"".join(parts)
     return body + _CRC.pack(zlib.crc32(body))
 
@@ -113,12 +129,22 @@ def unpack(data: bytes) -> BsicFile:
     if len(data) < _FIXED.size + _CRC.size:
         raise FormatError("file is truncated (incomplete header)")
     (_, version, model_id, height, width, mode, depth, q16, level, ga, ha, hs, gs, k,
-     tile, rows, cols) = _FIXED.unpack_from(data, 0)
+     tile, rows, cols, n_chunks) = _FIXED.unpack_from(data, 0)
     table_end = _FIXED.size + _TILE.size * rows * cols
     if table_end + _CRC.size > len(data):
         raise FormatError("file is truncated (tile table)")
     lengths = [_TILE.unpack_from(data, _FIXED.size + _TILE.size * i) for i in range(rows * cols)]
-    expected = table_end + sum(z + y for z, y, _ in lengths) + _CRC.size
+    pos = table_end + sum(z + y for z, y, _ in lengths)
+    chunks: dict[bytes, bytes] = {}
+    for _ in range(n_chunks):
+        if pos + _CHUNK.size + _CRC.size > len(data):
+            raise FormatError("file is truncated (metadata chunks)")
+        tag, n = _CHUNK.unpack_from(data, pos)
+        if tag in chunks:
+            raise FormatError(f"chunk {tag!r} appears twice")
+        chunks[tag] = data[pos + _CHUNK.size : pos + _CHUNK.size + n]
+        pos += _CHUNK.size + n
+    expected = pos + _CRC.size
     if expected > len(data):
         raise FormatError(f"file is truncated ({len(data)} of {expected} bytes)")
     if expected < len(data):
@@ -143,5 +169,7 @@ def unpack(data: bytes) -> BsicFile:
             raise FormatError("stream length is not a whole number of 32-bit words")
         tiles.append(TileCode(bytes(view[pos : pos + zl]), bytes(view[pos + zl : pos + zl + yl]), sym_crc))
         pos += zl + yl
+    if MODES[mode] in ("RGBA", "LA") and ALPHA not in chunks:
+        raise FormatError(f"colour mode {MODES[mode]} without an alpha chunk")
     return BsicFile(model_id, height, width, MODES[mode], q16, level, (ga, ha, hs, gs, k), tile,
-                    tiles, depth, version)
+                    tiles, depth, version, chunks)

@@ -1,6 +1,9 @@
 """Pillow plugin: `import basic_codec.pil_plugin` and then `Image.open("x.bsic")` decodes and
 `img.save("x.bsic", quality=0.5, level=3)` encodes, with the shipped weights (or
-`basic_codec.pil_plugin.set_codec(codec)` for others)."""
+`basic_codec.pil_plugin.set_codec(codec)` for others). `save` takes every option of
+`Codec.compress` (quality, level, budget, enc_budget) and Pillow's own icc_profile / exif /
+xmp (which override what the image carries); `open` fills `img.info` with the file's ICC
+profile, EXIF and XMP, and RGBA/LA files open as RGBA/LA."""
 from __future__ import annotations
 
 from PIL import Image, ImageFile
@@ -42,6 +45,14 @@ class BsicImageFile(ImageFile.ImageFile):
         width = int.from_bytes(head[17:21], "big")
         self._mode = fmt.MODES.get(head[21], "RGB")
         self._size = (width, height)
+        self.fp.seek(0)
+        try:
+            chunks = fmt.unpack(self.fp.read()).chunks
+        except fmt.FormatError as e:
+            raise SyntaxError(str(e)) from None
+        for tag, key in ((fmt.ICC, "icc_profile"), (fmt.EXIF, "exif"), (fmt.XMP, "xmp")):
+            if tag in chunks:
+                self.info[key] = chunks[tag]
         self.tile = [ImageFile._Tile("bsic", (0, 0, width, height), 0, None)]
 
 
@@ -50,18 +61,22 @@ class BsicDecoder(ImageFile.PyDecoder):
 
     def decode(self, buffer):
         self.fd.seek(0)
-        arr, mode = _get_codec().decompress_array(self.fd.read())
-        img = Image.fromarray(arr, "RGB")
-        if mode == "L":
-            img = img.convert("L")
+        img = _get_codec().decompress(self.fd.read())
         self.set_as_raw(img.tobytes(), img.mode)
         return -1, 0
 
 
 def _save(im: Image.Image, fp, filename) -> None:
+    from .imageio import picture_from_pil
+
     info = im.encoderinfo
-    data = _get_codec().compress(im, quality=info.get("quality", 0.5), level=info.get("level"),
-                                 budget=info.get("budget"))
+    pic = picture_from_pil(im)
+    for key, attr in (("icc_profile", "icc"), ("exif", "exif"), ("xmp", "xmp")):
+        value = info.get(key)
+        if value is not None:
+            setattr(pic, attr, value.tobytes() if isinstance(value, Image.Exif) else bytes(value) or None)
+    data = _get_codec().compress(pic, quality=info.get("quality", 0.5), level=info.get("level"),
+                                 budget=info.get("budget"), enc_budget=info.get("enc_budget"))
     fp.write(data)
 
 

@@ -106,11 +106,11 @@ def input_kinds() -> list[Kind]:
         Kind("16-bit RGB PNG (48 bpp)", "rgb16.png", png16(rgb16), (64, 48, "RGB")),
         Kind("palette PNG (P)", "palette.png", _save(pal, "PNG"), (64, 48, "RGB")),
         Kind("palette PNG with transparency (P + tRNS)", "palette_t.png", _save(pal, "PNG", transparency=0),
-             "alpha channel (P)"),
-        Kind("GIF with transparency", "t.gif", _save(pal, "GIF", transparency=0), "alpha channel (P)"),
+             (64, 48, "RGBA")),
+        Kind("GIF with transparency", "t.gif", _save(pal, "GIF", transparency=0), (64, 48, "RGBA")),
         Kind("animated GIF (2 frames)", "anim.gif", buf.getvalue(), (64, 48, "RGB")),
-        Kind("RGBA PNG", "rgba.png", _save(rgb.convert("RGBA"), "PNG"), "alpha channel (RGBA)"),
-        Kind("grayscale + alpha PNG (LA)", "la.png", _save(gray.convert("LA"), "PNG"), "alpha channel (LA)"),
+        Kind("RGBA PNG", "rgba.png", _save(rgb.convert("RGBA"), "PNG"), (64, 48, "RGBA")),
+        Kind("grayscale + alpha PNG (LA)", "la.png", _save(gray.convert("LA"), "PNG"), (64, 48, "LA")),
         Kind("CMYK JPEG", "cmyk.jpg", _save(rgb.convert("CMYK"), "JPEG", quality=90), (64, 48, "RGB")),
         Kind("JPEG with EXIF orientation 6 (stored 64x48)", "exif6.jpg",
              _save(rgb, "JPEG", quality=90, exif=exif.tobytes()), (48, 64, "RGB")),
@@ -324,10 +324,12 @@ def main(argv: list[str] | None = None) -> int:
              f"level {args.level if args.level is not None else 'default (highest)'}"
              + (f", {args.threads} threads" if args.threads else ""), "",
              "Decided behaviour: grayscale (L, 1-bit, 16-bit, 32-bit integer) is coded as grayscale and decodes "
-             "to L; palette, CMYK and other colour modes become RGB; anything with alpha (RGBA, LA, a palette "
-             "with transparency) is refused; EXIF orientation is applied before coding; animated images code "
-             "their first frame; sizes are 1..65535 per side and at most 256 MP, checked from the file header "
-             "before any pixel is decoded. Every refusal is one line on stderr and exit code 2.", "",
+             "to L (16-bit with a warning: coded at 8 bits); palette, CMYK and other colour modes become RGB; "
+             "anything with alpha (RGBA, LA, a palette with transparency) keeps its alpha plane, coded "
+             "losslessly, and decodes to RGBA (LA for grayscale); EXIF orientation is applied before coding; "
+             "animated images code their first frame, with a warning; sizes are 1..65535 per side and at "
+             "most 256 MP, checked from the file header before any pixel is decoded. Every refusal is one "
+             "line on stderr and exit code 2.", "",
              "## `compress` then `decompress`", "",
              "| input kind | file | what the CLI does | decided | peak RSS (MB) | as decided |",
              "|---|---|---|---|---|---|", *rows, ""]
@@ -340,11 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     if large:
         lines += ["## Memory on a large image", "", *large, ""]
     lines += ["## Through the Python API", "",
-              "Arrays must be `uint8`, HxW (grayscale) or HxWx3: float, int16, uint16 and bool arrays are "
-              "refused with `InputError: array images must be uint8, got <dtype>`, HxWx4 with `array has 4 "
-              "channels (alpha)`. PIL images are taken as they are: `codec.compress(Image.open(path))` does "
-              "not apply the EXIF orientation (use `basic_codec.imageio.read_image(path)`, as the CLI does). "
-              "See `tests/test_inputs.py`.", ""]
+              "Arrays are HxW (grayscale), HxWx3 or HxWx4 (alpha kept): `uint8`, float in [0, 1], or "
+              "`uint16` (coded at 8 bits, with a warning); int and bool arrays are refused with "
+              "`InputError`. PIL images, paths and file bytes get the same EXIF orientation as the CLI. "
+              "See `tests/test_inputs.py` and `tests/test_everyday.py`.", ""]
     if bad:
         lines += [f"**Not as decided:** {', '.join(bad)}.", ""]
     kept = ""  # scripts/portability.py's section of the same file

@@ -36,7 +36,7 @@ def cases(sample: np.ndarray) -> list[tuple[str, np.ndarray, str, float]]:
 
 def main() -> None:
     codec = basic_codec.load()
-    sample = np.asarray(Image.open(ROOT / "examples" / "sample.png").convert("RGB"))
+    sample = np.asarray(Image.open(ROOT / "basic_codec" / "data" / "sample.png").convert("RGB"))
     OUT.mkdir(parents=True, exist_ok=True)
     levels = {"bottom": 0, "middle": len(codec.levels) // 2, "top": len(codec.levels) - 1}
     meta = {"model_id": codec.model_id.hex(), "setting": str(ON2), "files": {}}

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("BASIC_CODEC_SHARED", ROOT.parent / "shared"))
 KODAK = SHARED / "data" / "kodak"
 TRAIN = SHARED / "data" / "train"
-SAMPLE = ROOT / "examples" / "sample.png"
+SAMPLE = ROOT / "basic_codec" / "data" / "sample.png"
 
 
 def tiny_model(seed: int = 0) -> BasicModel:

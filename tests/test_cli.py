@@ -60,8 +60,8 @@ def test_bad_inputs(tmp_path, png, tiny_weights, capsys):
     _expect_error(["compress", png, out, "-q", "3", *w], capsys, out)
     _expect_error(["compress", png, out, "--level", "99", *w], capsys, out)
     _expect_error(["compress", png, out, "--weights", tmp_path / "nope.safetensors"], capsys, out)
-    Image.new("RGBA", (20, 20)).save(tmp_path / "alpha.png")
-    _expect_error(["compress", tmp_path / "alpha.png", out, *w], capsys, out)
+    Image.new("F", (20, 20)).save(tmp_path / "float.tif")
+    _expect_error(["compress", tmp_path / "float.tif", out, *w], capsys, out)
 
     good = tmp_path / "good.bsic"
     assert run(["compress", png, good, *w], capsys)[0] == 0

@@ -37,6 +37,30 @@ def test_property_round_trip(h, w, tile, q, level, mode, streams):
     assert fmt.unpack(fmt.pack(f)) == f
 
 
+def test_metadata_chunks_round_trip_and_damage():
+    f = make()
+    f.chunks = {fmt.ICC: b"icc" * 5, fmt.EXIF: b"Exif\0\0", b"ZZZZ": b"", fmt.XMP: b"<x/>"}
+    data = fmt.pack(f)
+    g = fmt.unpack(data)
+    assert g == f and list(g.chunks) == list(f.chunks)
+    assert len(data) == f.header_bytes() + f.payload_bytes()
+    for n in range(len(data) - 4, len(data) - 40, -1):  # cut anywhere in the chunks: refused
+        with pytest.raises(FormatError):
+            fmt.unpack(data[:n])
+    f.mode = "RGBA"  # alpha mode without its plane
+    with pytest.raises(FormatError, match="without an alpha chunk"):
+        fmt.unpack(fmt.pack(f))
+    f.chunks[fmt.ALPHA] = b"png"
+    assert fmt.unpack(fmt.pack(f)).mode == "RGBA"
+
+
+def test_version_1_files_get_one_clear_line():
+    data = bytearray(fmt.pack(make()))
+    data[4] = 1
+    with pytest.raises(FormatError, match="version-1 .bsic file .*re-encode"):
+        fmt.unpack(bytes(data))
+
+
 def test_every_truncation_is_refused():
     data = fmt.pack(make())
     for n in range(len(data)):

@@ -30,14 +30,14 @@ MEM_MB = 256  # per-case traced allocations beyond the decoded image the header 
 RSS_GROWTH_MB = 300  # growth of the process's peak RSS over the whole run
 MIN_CASES = 500
 
-# Byte offsets of the fixed header fields (see format._FIXED: >4sB8sIIBBHB5BHHH).
+# Byte offsets of the fixed header fields (see format._FIXED: >4sB8sIIBBHB5BHHHH).
 OFF = {"magic": 0, "version": 4, "model_id": 5, "height": 13, "width": 17, "mode": 21, "depth": 22,
        "quality": 23, "level": 25, "g_a": 26, "h_a": 27, "h_s": 28, "g_s": 29, "partites": 30,
-       "tile": 31, "rows": 33, "cols": 35}
+       "tile": 31, "rows": 33, "cols": 35, "chunks": 37}
 SIZE = {"magic": 4, "version": 1, "model_id": 8, "height": 4, "width": 4, "mode": 1, "depth": 1,
         "quality": 2, "level": 1, "g_a": 1, "h_a": 1, "h_s": 1, "g_s": 1, "partites": 1,
-        "tile": 2, "rows": 2, "cols": 2}
-assert fmt.HEADER_FIXED_BYTES == 37 == OFF["cols"] + SIZE["cols"]
+        "tile": 2, "rows": 2, "cols": 2, "chunks": 2}
+assert fmt.HEADER_FIXED_BYTES == 39 == OFF["chunks"] + SIZE["chunks"]
 TILE_ENTRY = 12
 # Header fields that do not change the decoded symbols (so the checksum cannot see them): the
 # quality only scales y before g_s, the level is informational, the mode picks RGB or L output,
@@ -161,6 +161,8 @@ def mutations(lay: Layout, rng: random.Random):
         yield "header+crc", set_field(data, "version", v), "version"
     for v in (0, 1, 2, 3, 255):
         yield "header+crc", set_field(data, "mode", v), "mode"
+    for v in (1, 2, 65535):
+        yield "header+crc", set_field(data, "chunks", v), "chunks"
     for v in (0, 7, 16, 255):
         yield "header+crc", set_field(data, "depth", v), "depth"
     for name in ("g_a", "h_a", "h_s", "g_s"):

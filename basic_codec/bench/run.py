@@ -35,9 +35,9 @@ class BenchConfig:
     levels: tuple[int, ...] | None = None  # None: every level
     baselines: tuple[str, ...] = ALL_BASELINES
     anchors: str | None = None  # ../shared/anchors by default when it exists
-    report: str | None = "docs/RESULTS.md"
+    report: str | None = None  # markdown report (plots beside it in img/); None: OUT/RESULTS.md
+    name: str | None = None  # what the image set is called in the report; None: the folder's name
     limit: int | None = None  # first N images only (quick looks)
-    extra: dict = field(default_factory=dict)
 
 
 def _images(folder: str, limit: int | None) -> list[Path]:
@@ -141,7 +141,7 @@ def run(cfg: BenchConfig, codec: Codec) -> dict:
     cache: dict[Path, np.ndarray] = {}
     with open(ours_path, "a") as log:
         for f, q, lv in jobs:
-            img = cache.setdefault(f, _load_rgb(f))
+            img = cache[f] if f in cache else cache.setdefault(f, _load_rgb(f))
             rec = {"image": f.name, "model": model, **measure_ours(codec, img, q, lv)}
             log.write(json.dumps(rec) + "\n")
             log.flush()
@@ -149,7 +149,7 @@ def run(cfg: BenchConfig, codec: Codec) -> dict:
     if baseline_jobs:
         with open(out / "baselines.jsonl", "a") as log:
             for f, name, s in baseline_jobs:
-                img = cache.setdefault(f, _load_rgb(f))
+                img = cache[f] if f in cache else cache.setdefault(f, _load_rgb(f))
                 rec = {"image": f.name, **bl.measure_baseline(name, img, s)}
                 log.write(json.dumps(rec) + "\n")
                 log.flush()
@@ -161,9 +161,13 @@ def run(cfg: BenchConfig, codec: Codec) -> dict:
         r["rd_loss"] = r["bpp"] + codec.cfg.lmbda(r["quality"]) * 255**2 * 10 ** (-r["psnr"] / 10)
     base_rows = [r for r in _done(out / "baselines.jsonl", ())[1]
                  if r["image"] in names and r["codec"] in cfg.baselines]
+    from ..api import describe_level
+    from .kodak import is_kodak
+
     agg = {"machine": machine(), "date": dt.date.today().isoformat(), "commit": commit(),
            "model_id": model, "images": cfg.images, "n_images": len(files),
-           "levels": [codec.levels[lv].to_dict() for lv in levels],
+           "set_name": cfg.name or Path(cfg.images).resolve().name, "kodak": is_kodak(files),
+           "levels": [describe_level(codec.levels[lv], codec.cfg) for lv in levels],
            "ours": aggregate(ours_rows, ("level", "quality")),
            "baselines": aggregate(base_rows, ("codec", "setting"))}
     (out / "aggregate.json").write_text(json.dumps(agg, indent=1))
