@@ -15,7 +15,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from . import format as fmt
+from . import tiling
 from .codec import BasicModel, one_thread
+from .ops import fixed_point as fx
+from .progress import Progress
 from .errors import FormatError, InputError, ModelMismatchError
 from .imageio import Picture, picture
 from .structure import Level, Structure, cost, pick_level
@@ -77,7 +80,8 @@ class Codec:
 
     def compress_report(self, image, quality: float = 0.5, level: int | None = None,
                         budget: float | None = None, enc_budget: float | None = None,
-                        mode: str | None = None) -> EncodeReport:
+                        mode: str | None = None, progress: bool | None = None) -> EncodeReport:
+        """progress: a bar on stderr (default: on a terminal, for images of several tiles)."""
         t0 = time.perf_counter()
         pic = image if isinstance(image, Picture) else picture(image)
         arr = pic.rgb
@@ -96,9 +100,18 @@ class Codec:
             raise InputError(str(e)) from None
         q = q16 / 65535
         s = lv.structure
-        x = torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float().div_(255.0)
-        codes = _map_tiles(lambda t: self.model.encode_tile(_pad64(x[:, :, t[0]:t[0] + t[2], t[1]:t[1] + t[3]]), q, s),
-                           list(self._tiles(h, w)))
+        x = tiling.pad64(torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float().div_(255.0))
+        grid = tiling.windows(*x.shape[2:], self.cfg.tile_size)
+        bar = Progress(2 * len(grid), "encode", enabled=tiling.show_progress(len(grid), progress))
+        y = tiling.analyse(self.model, x, q, s, self.cfg.tile_size, bar)
+
+        def encode(win: tiling.Window):
+            cy, cx, ch, cw = win.core
+            return self.model.encode_tile(y[:, :, cy:cy + ch, cx:cx + cw], s)
+
+        workers = torch.get_num_threads()
+        with one_thread():  # tiles side by side, each on one thread: bytes never depend on --threads
+            codes = tiling.map_tiles(encode, grid, workers, bar)
         tiles = [tile for tile, _ in codes]
         est = sum(bits for _, bits in codes)
         f = fmt.BsicFile(self.model_id, h, w, mode, q16, lv.level, (*s.indices, s.partites),
@@ -107,11 +120,11 @@ class Codec:
         return EncodeReport(data, lv.level, s, q, est, f.payload_bytes(), f.header_bytes(),
                             time.perf_counter() - t0)
 
-    def decompress(self, data) -> Image.Image:
+    def decompress(self, data, progress: bool | None = None) -> Image.Image:
         """data: the bytes of a .bsic file (or its path). -> PIL image in the mode it was coded
         from (RGB, L, RGBA, LA), with its ICC profile, EXIF and XMP in `img.info`."""
         data = _bytes_of(data)
-        arr, mode = self.decompress_array(data)
+        arr, mode = self.decompress_array(data, progress)
         img = Image.fromarray(arr, "RGB")
         if mode in ("L", "LA"):
             img = img.convert("L")
@@ -146,36 +159,38 @@ class Codec:
                     raise FormatError(f"corrupt {name} stream in tile {i}: ANS data never ends in a zero word")
         return f, s
 
-    def decompress_array(self, data: bytes) -> tuple[np.ndarray, str]:
+    def decompress_array(self, data: bytes, progress: bool | None = None) -> tuple[np.ndarray, str]:
         """-> (H x W x 3 uint8 colour planes, mode the image was coded from)."""
         f, s = self._open(_bytes_of(data))
+        h64, w64 = tiling.ceil64(f.height), tiling.ceil64(f.width)
+        grid = tiling.windows(h64, w64, self.cfg.tile_size)
+        bar = Progress(2 * len(grid), "decode", enabled=tiling.show_progress(len(grid), progress))
+        y_hat = torch.empty(1, self.cfg.latent_channels, h64 // tiling.LATENT, w64 // tiling.LATENT)
+
+        def decode(job) -> None:  # exact integer work: any thread count gives the same symbols
+            t, win = job
+            cy, cx, ch, cw = win.core
+            y_hat[:, :, cy:cy + ch, cx:cx + cw] = fx.to_float(
+                self.model.decode_latents(t, s, ch * tiling.LATENT, cw * tiling.LATENT)[0])
+
+        workers = torch.get_num_threads()
+        with one_thread():
+            tiling.map_tiles(decode, list(zip(f.tiles, grid)), workers, bar)
         out = np.empty((f.height, f.width, 3), dtype=np.uint8)
-        jobs = list(zip(f.tiles, self._tiles(f.height, f.width)))
-
-        def decode(job) -> None:
-            t, (y0, x0, th, tw) = job
-            xh = self.model.decode_tile(t, f.quality, s, _ceil64(th), _ceil64(tw))
-            tile = xh[0, :, :th, :tw].mul(255.0).round_().to(torch.uint8).permute(1, 2, 0)
-            out[y0:y0 + th, x0:x0 + tw] = tile.numpy()
-
-        _map_tiles(decode, jobs)
+        tiling.synthesise(self.model, y_hat, f.quality, s, self.cfg.tile_size, out, bar)
         return out, f.mode
 
     def decompress_symbols(self, data: bytes) -> list[tuple[np.ndarray, np.ndarray]]:
         """Every tile's decoded symbols, (z symbols, y symbol map (M, h, w)), without synthesis:
         the part of decoding that is exact on every machine (golden-file tests compare it)."""
         f, s = self._open(data)
+        grid = tiling.windows(tiling.ceil64(f.height), tiling.ceil64(f.width), self.cfg.tile_size)
         out = []
-        for t, (_, _, th, tw) in zip(f.tiles, self._tiles(f.height, f.width)):
-            _, z_sym, sym_map = self.model.decode_latents(t, s, _ceil64(th), _ceil64(tw))
+        for t, win in zip(f.tiles, grid):
+            _, _, ch, cw = win.core
+            _, z_sym, sym_map = self.model.decode_latents(t, s, ch * tiling.LATENT, cw * tiling.LATENT)
             out.append((z_sym, sym_map[0].numpy()))
         return out
-
-    def _tiles(self, h: int, w: int):
-        t = self.cfg.tile_size
-        for y0 in range(0, h, t):
-            for x0 in range(0, w, t):
-                yield y0, x0, min(t, h - y0), min(t, w - x0)
 
     def describe_levels(self) -> list[dict]:
         """The level table for people: widths as channel counts per edge, K as partites."""
@@ -230,31 +245,6 @@ def _bytes_of(data) -> bytes:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise InputError(f"expected bytes or a path, got {type(data).__name__}")
     return bytes(data)
-
-
-def _map_tiles(fn, items: list) -> list:
-    """fn over the tiles, in order, on up to torch.get_num_threads() threads at once.
-
-    Each tile is coded on one thread (see codec.one_thread), so the result does not depend on
-    how many run side by side; torch releases the GIL, so the tiles really run in parallel."""
-    workers = min(torch.get_num_threads(), len(items))
-    if workers <= 1:
-        return [fn(t) for t in items]
-    with one_thread(), ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(fn, items))
-
-
-def _ceil64(n: int) -> int:
-    return max(64, math.ceil(n / 64) * 64)
-
-
-def _pad64(x: torch.Tensor) -> torch.Tensor:
-    """Replicate-pad to multiples of 64 (the total stride of the BayesNet)."""
-    h, w = x.shape[2:]
-    ph, pw = _ceil64(h) - h, _ceil64(w) - w
-    if ph or pw:
-        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-    return x
 
 
 def load(weights: str | Path | None = None, threads: int | None = None) -> Codec:

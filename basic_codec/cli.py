@@ -81,7 +81,8 @@ def cmd_compress(args) -> int | None:
               file=sys.stderr)
     image = read_picture(args.paths[0])  # a bad input fails before the model is loaded
     codec = _load(args)
-    done = compress_file(codec, args.paths[0], output, image=image, **options)
+    done = compress_file(codec, args.paths[0], output, image=image, progress=False if args.quiet else None,
+                         **options)
     _say(args, done.message, output, _level_detail(codec, args.level, args.budget, args.enc_budget))
 
 
@@ -98,7 +99,8 @@ def cmd_decompress(args) -> int | None:
     image_format(output)  # an output name of no known image format fails before any work
     data = read_bytes(args.paths[0])
     f = fmt.unpack(data)  # fail fast on a bad file before loading the model
-    done = decompress_file(_load(args), args.paths[0], output, force=args.force, data=data)
+    done = decompress_file(_load(args), args.paths[0], output, force=args.force, data=data,
+                           progress=False if args.quiet else None)
     _say(args, done.message, output, f"quality {f.quality:.4g}, level {f.level}, structure {f.structure}, "
                                      f"{len(f.tiles)} tile(s), format version {f.version}")
 

@@ -194,15 +194,27 @@ class BasicModel(nn.Module):
         return zlib.crc32(sym_map.numpy().tobytes(), zlib.crc32(z_sym.astype(np.int32).tobytes()))
 
     @torch.inference_mode()
-    def tile_symbols(self, x: torch.Tensor, q: float, s: Structure) -> tuple[np.ndarray, np.ndarray, list, int]:
-        """The network half of encoding: x (1, 3, H, W), H and W multiples of 64 ->
-        (z symbols, their probability rows, (y symbols, table indices) per partite step, CRC32)."""
-        cfg = self.cfg
-        wa, wha, whs, _ = s.widths(cfg)
+    def analyse(self, x: torch.Tensor, q: float, s: Structure) -> torch.Tensor:
+        """g_a with the quality's gains: x (1, 3, H, W) in [0, 1] -> y (1, M, H/16, W/16). On one
+        thread: y decides the symbols, and the same input must give the same bytes."""
         gain, _ = self.gains(torch.tensor([q]))
         with one_thread():
-            y = self.g_a(x, wa) * gain
-            z = self.h_a(y, wha)
+            return self.g_a(x, s.widths(self.cfg)[0]) * gain
+
+    @torch.inference_mode()
+    def synthesise(self, y_hat: torch.Tensor, q: float, s: Structure) -> torch.Tensor:
+        """g_s after the inverse gains: y_hat (float, 1, M, h, w) -> x_hat (1, 3, 16h, 16w) in [0, 1].
+        Float on every core: it changes pixels (by at most a level), never symbols."""
+        _, inv_gain = self.gains(torch.tensor([q]))
+        return self.g_s(y_hat * inv_gain, s.widths(self.cfg)[3]).clamp_(0, 1)
+
+    @torch.inference_mode()
+    def tile_symbols(self, y: torch.Tensor, s: Structure) -> tuple[np.ndarray, np.ndarray, list, int]:
+        """The network half of encoding one tile: y (1, M, h, w), h and w multiples of 4 ->
+        (z symbols, their probability rows, (y symbols, table indices) per partite step, CRC32)."""
+        cfg = self.cfg
+        with one_thread():  # z = round(h_a(y)) decides symbols too
+            z = self.h_a(y, s.widths(cfg)[1])
         zc = torch.round(z).clamp_(-cfg.z_bound, cfg.z_bound)
         z_sym = (zc[0].reshape(-1) + cfg.z_bound).to(torch.int32).numpy()
         chunks: list[tuple[np.ndarray, np.ndarray]] = []
@@ -212,12 +224,13 @@ class BasicModel(nn.Module):
             chunks.append((sym.to(torch.int32).numpy(), index.numpy()))
             return sym
 
-        _, sym_map = self._code_y(self.h_s(fx.to_fixed(zc), whs), self._partites(s, *y.shape[2:]), symbols_for)
+        _, sym_map = self._code_y(self.h_s(fx.to_fixed(zc), s.widths(cfg)[2]), self._partites(s, *y.shape[2:]),
+                                  symbols_for)
         return z_sym, self._z_rows(*zc.shape[1:]), chunks, self.checksum(z_sym, sym_map)
 
-    def encode_tile(self, x: torch.Tensor, q: float, s: Structure) -> tuple[TileCode, float]:
-        """x: (1, 3, H, W) in [0, 1] with H, W multiples of 64 -> (coded tile, ideal bits)."""
-        z_sym, rows, chunks, crc = self.tile_symbols(x, q, s)
+    def encode_tile(self, y: torch.Tensor, s: Structure) -> tuple[TileCode, float]:
+        """One tile's latent y (1, M, h, w) -> (coded tile, ideal bits)."""
+        z_sym, rows, chunks, crc = self.tile_symbols(y, s)
         z_bytes = ans.encode_categorical(z_sym, rows)
         y_bytes = self.y_entropy.encode(chunks)
         est = float(-np.log2(rows[np.arange(len(z_sym)), z_sym] / rows.sum(1)).sum())
@@ -246,9 +259,7 @@ class BasicModel(nn.Module):
             raise FormatError("decoded symbols do not match the file's checksum (corrupt data)")
         return y_hat, z_sym, sym_map
 
-    @torch.inference_mode()
     def decode_tile(self, code: TileCode, q: float, s: Structure, h: int, w: int) -> torch.Tensor:
-        """Inverse of `encode_tile` for a padded tile of h x w pixels -> (1, 3, h, w) in [0, 1]."""
+        """One tile on its own (no neighbours): a padded tile of h x w pixels -> (1, 3, h, w)."""
         y_hat = self.decode_latents(code, s, h, w)[0]
-        _, inv_gain = self.gains(torch.tensor([q]))
-        return self.g_s(fx.to_float(y_hat) * inv_gain, s.widths(self.cfg)[3]).clamp_(0, 1)
+        return self.synthesise(fx.to_float(y_hat), q, s)

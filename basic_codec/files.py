@@ -123,13 +123,13 @@ def read_bytes(path: str | Path) -> bytes:
 
 def compress_file(codec, src: str | Path, dst: str | Path, quality: float, level: int | None = None,
                   budget: float | None = None, enc_budget: float | None = None, force: bool = False,
-                  image=None) -> Done:
+                  image=None, progress: bool | None = False) -> Done:
     """`image`: the Picture already read from src by the caller, so it is not read twice."""
     from .imageio import read_picture
 
     out = out_path(dst, force)
     pic = image or read_picture(src)
-    r = codec.compress_report(pic, quality, level, budget, enc_budget)
+    r = codec.compress_report(pic, quality, level, budget, enc_budget, progress=progress)
     write_output(out, r.data)
     h, w = pic.rgb.shape[:2]
     lv = codec.levels[r.level]
@@ -140,12 +140,12 @@ def compress_file(codec, src: str | Path, dst: str | Path, quality: float, level
 
 
 def decompress_file(codec, src: str | Path, dst: str | Path, force: bool = False,
-                    data: bytes | None = None) -> Done:
+                    data: bytes | None = None, progress: bool | None = False) -> Done:
     """`data`: the bytes of src already read by the caller, so they are not read twice."""
     out = out_path(dst, force)
     name = image_format(out)
     data = read_bytes(src) if data is None else data
-    img = codec.decompress(data)
+    img = codec.decompress(data, progress=progress)
     encoded = encode_image(img, name)
     write_output(out, encoded)
     return Done(str(src), str(out), True, f"{src} -> {out}: {img.width}x{img.height} {img.mode}",

@@ -244,3 +244,17 @@ def test_bench_on_another_folder_leaves_docs_alone(tmp_path, tiny_weights, crop,
     assert (out / "img" / "rd.png").exists()
     agg = json.loads((out / "aggregate.json").read_text())
     assert agg["kodak"] is False and agg["levels"][0]["widths"]["g_a"] == 8
+
+
+def test_progress_bars_on_request_and_quiet(tiny_codec, crop, tmp_path, tiny_weights, capsys):
+    img = np.ascontiguousarray(crop[:136, :200])  # 2 x 2 tiles of the tiny model's 128 px
+    data = tiny_codec.compress_report(img, 0.5, progress=True).data
+    tiny_codec.decompress(data, progress=True)
+    err = capsys.readouterr().err
+    assert "encode [" in err and "decode [" in err
+    tiny_codec.decompress(data, progress=False)
+    assert capsys.readouterr().err == ""
+    src = tmp_path / "in.png"
+    Image.fromarray(img).save(src)
+    r = cli(["compress", src, tmp_path / "a.bsic", "--quiet", "--weights", tiny_weights])
+    assert r.returncode == 0 and r.stderr == b"" and r.stdout == b""

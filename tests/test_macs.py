@@ -43,7 +43,7 @@ def test_analytic_macs_match_hooks(name):
                   Structure(n - 1, 0, 0, 1 % n, 4)]
     for s in structures:
         enc = HookCounter(model)
-        code, _ = model.encode_tile(x, 0.5, s)
+        code, _ = model.encode_tile(model.analyse(x, 0.5, s), s)
         enc.close()
         dec = HookCounter(model)
         model.decode_tile(code, 0.5, s, h, w)

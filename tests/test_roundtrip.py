@@ -61,7 +61,7 @@ def test_budget_picks_fitting_level(tiny_codec, crop):
         tiny_codec.resolve(budget=levels[0].dec_kmac_per_px / 2)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((4, 4, 4), np.uint8), np.zeros((4, 4, 3), np.float32),
+@pytest.mark.parametrize("bad", [np.zeros((4, 4, 5), np.uint8), np.full((4, 4, 3), 2.0, np.float32),
                                  "not an image", np.zeros((0, 5, 3), np.uint8)])
 def test_bad_images_raise_input_error(tiny_codec, bad):
     with pytest.raises(InputError):
@@ -87,4 +87,5 @@ def test_tiles_in_parallel_give_the_same_file_and_pixels(tiny_codec):
         px2 = tiny_codec.decompress_array(data1)[0]
     finally:
         torch.set_num_threads(old)
-    assert data1 == data2 and np.array_equal(px1, px2)
+    # bytes never depend on threads; pixels within one level (g_s runs in float on every core)
+    assert data1 == data2 and np.abs(px1.astype(int) - px2).max() <= 1

@@ -8,6 +8,7 @@ from .anchors import Curve, complexity_points, load_anchors
 from .bdrate import bd_rate
 
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+KEPT_BLOCKS = (("<!-- large:start -->", "<!-- large:end -->"),)
 
 
 def _bd(ref: Curve | None, pts: list[tuple[float, float]]) -> float | None:
@@ -158,6 +159,11 @@ symbols' probabilities under the coding distributions); the header is counted ap
 """
     if agg.get("speed"):
         text += speed_section(agg["speed"])
+    # sections other commands write into the same report (scripts/large_image.py): kept
+    old = report.read_text() if report.exists() else ""
+    for start, end in KEPT_BLOCKS:
+        if start in old and end in old:
+            text += "\n" + old[old.index(start):old.index(end) + len(end)] + "\n"
     report.write_text(text)
     return "\n".join(summary) + "\n\n" + quality_table(agg, levels)
 

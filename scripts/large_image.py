@@ -1,0 +1,121 @@
+"""Large images before/after the seamless tiling: seam measure, encode/decode time and peak
+memory on a 12-megapixel photo, written into docs/RESULTS.md (its own block, kept by `bench`).
+
+    python scripts/large_image.py ../shared/data/kodak/kodim23.png --ref 190f37f
+
+The photo is enlarged to 4000 x 3000 (Lanczos). "Before" is commit --ref (tiles analysed and
+synthesised each on its own), run from a temporary git worktree in a child process; "after"
+is this tree. Each side runs in its own process, so its peak RSS is its own. The seam measure
+is the mean absolute jump across tile borders over the mean jump one and two pixels away, as a
+multiple of the same ratio in the source image (1.0 = the borders look like anywhere else).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+START, END = "<!-- large:start -->", "<!-- large:end -->"
+
+CHILD = r"""
+import json, resource, sys, time
+import numpy as np
+from PIL import Image
+import basic_codec
+src, q = sys.argv[1], float(sys.argv[2])
+img = np.asarray(Image.open(src).convert("RGB"))
+codec = basic_codec.load()
+t0 = time.perf_counter(); data = codec.compress(img, q); t1 = time.perf_counter()
+out = codec.decompress_array(data)[0]; t2 = time.perf_counter()
+np.save(sys.argv[3], out)
+print(json.dumps({"enc_s": t1 - t0, "dec_s": t2 - t1, "bytes": len(data),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "model_id": codec.model_id.hex()}))
+"""
+
+
+def border_ratio(img, tile: int) -> float:
+    import numpy as np
+
+    a = img.astype(np.float64)
+    dx = np.abs(np.diff(a, axis=1)).mean(axis=(0, 2))
+    dy = np.abs(np.diff(a, axis=0)).mean(axis=(1, 2))
+    at, near = [], []
+    for d, n in ((dx, a.shape[1]), (dy, a.shape[0])):
+        for b in range(tile, n, tile):
+            at.append(d[b - 1])
+            near += [d[b - 3], d[b - 2], d[b], d[b + 1]]
+    return float(np.mean(at) / np.mean(near))
+
+
+def run(tree: Path, src: Path, q: float, out_npy: Path) -> dict:
+    r = subprocess.run([sys.executable, "-c", CHILD, str(src), str(q), str(out_npy)], cwd=tree,
+                       env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())},
+                       capture_output=True, text=True, timeout=3600)
+    if r.returncode:
+        raise SystemExit(f"large_image: the run in {tree} failed:\n{r.stderr[-2000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    import numpy as np
+    from PIL import Image
+
+    from basic_codec.bench.report import replace_block
+    from basic_codec.config import preset
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("photo", help="the photo to enlarge to 12 MP (e.g. ../shared/data/kodak/kodim23.png)")
+    ap.add_argument("--ref", required=True, help="git commit of the tile-by-tile version (before)")
+    ap.add_argument("--quality", type=float, default=0.5)
+    ap.add_argument("--out", default=str(ROOT / "docs" / "RESULTS.md"), help="markdown file to update")
+    args = ap.parse_args()
+    tile = preset("basic-s").tile_size
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        big = tmp / "large.png"
+        Image.open(args.photo).convert("RGB").resize((4000, 3000), Image.Resampling.LANCZOS).save(big)
+        src = np.asarray(Image.open(big))
+        ref_tree = tmp / "ref"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(ref_tree), args.ref],
+                       check=True, capture_output=True)
+        try:
+            before = run(ref_tree, big, args.quality, tmp / "before.npy")
+            after = run(ROOT, big, args.quality, tmp / "after.npy")
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(ref_tree)], capture_output=True)
+        base = border_ratio(src, tile)
+        seams = {k: border_ratio(np.load(tmp / f"{k}.npy"), tile) / base for k in ("before", "after")}
+        psnr = {k: float(10 * np.log10(255**2 / np.mean((np.load(tmp / f"{k}.npy").astype(float) - src) ** 2)))
+                for k in ("before", "after")}
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), "unknown CPU")
+    lines = [START, "## Large images (12 MP): seams, time, memory", "",
+             f"Made by `python scripts/large_image.py {args.photo} --ref {args.ref}` on "
+             f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC ({cpu}, 2 cores). {Path(args.photo).name} "
+             f"enlarged to 4000 x 3000, quality {args.quality}, top level; before: commit {args.ref} "
+             f"(weights {before['model_id']}), tiles analysed and synthesised each on its own; after: "
+             f"overlapping windows (weights {after['model_id']}). Each side in its own process.", "",
+             "| | seam measure (1.0 = no seam) | bytes | PSNR (dB) | encode s | decode s | peak RSS (MB) |",
+             "|---|---|---|---|---|---|---|"]
+    for k, r in (("before", before), ("after", after)):
+        lines.append(f"| {k} | {seams[k]:.2f} | {r['bytes']} | {psnr[k]:.2f} | {r['enc_s']:.1f} | {r['dec_s']:.1f} | "
+                     f"{r['peak_rss_mb']:.0f} |")
+    lines += ["", "Seam measure: mean absolute jump across the tile borders (every 1024 px) over the mean jump "
+              "one and two pixels away, divided by the same ratio in the source.", END]
+    out = Path(args.out)
+    replace_block(out, START, END, "\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

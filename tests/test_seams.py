@@ -1,0 +1,63 @@
+"""Large images: no visible tile borders. The mean absolute jump across each tile border,
+relative to the jumps right next to it, must be within 1.2x of the same ratio in the source
+image (2 x 2 tiles of 1024 px, shipped weights: the tiny test model's random weights draw no
+seams worth measuring). Synthesising each tile on its own, as version 0.1 did, fails the same
+measure (checked below, so the measure can fail)."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from basic_codec import tiling
+
+from basic_codec.weights import DEFAULT_WEIGHTS
+
+from .conftest import SAMPLE
+
+
+def border_ratio(img: np.ndarray, tile: int) -> float:
+    """Mean |jump| across tile borders / mean |jump| one and two pixels away, rows and columns."""
+    a = img.astype(np.float64)
+    dx = np.abs(np.diff(a, axis=1)).mean(axis=(0, 2))  # dx[c] = jump between columns c and c+1
+    dy = np.abs(np.diff(a, axis=0)).mean(axis=(1, 2))
+    at, near = [], []
+    for d, n in ((dx, a.shape[1]), (dy, a.shape[0])):
+        for b in range(tile, n, tile):
+            at.append(d[b - 1])
+            near += [d[b - 3], d[b - 2], d[b], d[b + 1]]
+    return float(np.mean(at) / np.mean(near))
+
+
+@pytest.mark.skipif(not DEFAULT_WEIGHTS.exists(), reason="no shipped weights in this checkout")
+def test_tile_borders_do_not_show():
+    import basic_codec
+
+    codec = basic_codec.load()
+    size = codec.cfg.tile_size + 96  # 2 x 2 tiles
+    src = np.asarray(Image.open(SAMPLE).convert("RGB").resize((size, size), Image.Resampling.LANCZOS))
+    data = codec.compress(src, 0.0, level=0)
+    out = np.asarray(codec.decompress(data))
+    tile = codec.cfg.tile_size
+    ref = border_ratio(src, tile)
+    assert border_ratio(out, tile) <= 1.2 * ref, (border_ratio(out, tile), ref)
+
+    # the same latents synthesised tile by tile (no neighbours) show their borders
+    f, s = codec._open(data)
+    per_tile = np.zeros_like(out)
+    for t, (y0, x0, th, tw) in zip(f.tiles, tiling.tile_grid(size, size, tile)):
+        x_hat = codec.model.decode_tile(t, f.quality, s, tiling.ceil64(th), tiling.ceil64(tw))
+        per_tile[y0:y0 + th, x0:x0 + tw] = x_hat[0, :, :th, :tw].mul(255).round().byte().permute(1, 2, 0).numpy()
+    assert border_ratio(per_tile, tile) > 1.2 * ref, (border_ratio(per_tile, tile), ref)
+
+
+def test_windowed_synthesis_equals_one_pass(tiny_codec, crop):
+    """The windows' margins cover g_s's receptive field: windowed = whole-image synthesis."""
+    model, s = tiny_codec.model, tiny_codec.levels[-1].structure
+    torch.manual_seed(0)
+    y_hat = torch.randn(1, model.cfg.latent_channels, 24, 20) * 3
+    whole = model.synthesise(y_hat, 0.5, s)[0].mul(255).round().permute(1, 2, 0).numpy()
+    out = np.empty((24 * 16, 20 * 16, 3), np.uint8)
+    tiling.synthesise(model, y_hat, 0.5, s, 128, out)
+    assert np.abs(out.astype(int) - whole).max() <= 1
+    x = torch.rand(1, 3, 384, 320)
+    assert torch.allclose(tiling.analyse(model, x, 0.5, s, 128), model.analyse(x, 0.5, s), atol=1e-4)
