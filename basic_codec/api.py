@@ -4,6 +4,8 @@ from __future__ import annotations
 import io
 import math
 import numbers
+import operator
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,6 +19,8 @@ from PIL import Image
 from . import format as fmt
 from . import tiling
 from .codec import BasicModel, one_thread
+from .effort import MAX_EFFORT, expected_seconds, refine
+from .effort import plan as effort_plan
 from .ops import fixed_point as fx
 from .progress import Progress
 from .errors import FormatError, InputError, ModelMismatchError
@@ -73,15 +77,18 @@ class Codec:
 
     # ------------------------------------------------------------------ coding
     def compress(self, image, quality: float = 0.5, level: int | None = None,
-                 budget: float | None = None, enc_budget: float | None = None) -> bytes:
+                 budget: float | None = None, enc_budget: float | None = None, effort: int = 0) -> bytes:
         """image: a PIL image, an HxW / HxWx3 / HxWx4 array (uint8, or float in [0, 1]), a path,
-        or the bytes of an image file. Alpha, ICC profile, EXIF and XMP are kept in the file."""
-        return self.compress_report(image, quality, level, budget, enc_budget).data
+        or the bytes of an image file. Alpha, ICC profile, EXIF and XMP are kept in the file.
+        effort 0..9: encoder-side refinement of the latents (0: one pass; each step up about
+        doubles the encode time); the decoder is the same at every effort."""
+        return self.compress_report(image, quality, level, budget, enc_budget, effort=effort).data
 
     def compress_report(self, image, quality: float = 0.5, level: int | None = None,
                         budget: float | None = None, enc_budget: float | None = None,
-                        mode: str | None = None, progress: bool | None = None) -> EncodeReport:
-        """progress: a bar on stderr (default: on a terminal, for images of several tiles)."""
+                        mode: str | None = None, progress: bool | None = None, effort: int = 0) -> EncodeReport:
+        """progress: a bar on stderr (default: on a terminal, for images of several tiles or a
+        refinement of more than a couple of seconds)."""
         t0 = time.perf_counter()
         pic = image if isinstance(image, Picture) else picture(image)
         arr = pic.rgb
@@ -98,16 +105,30 @@ class Codec:
             fmt.check_size(h, w)
         except FormatError as e:
             raise InputError(str(e)) from None
+        try:
+            refinement = effort_plan(operator.index(effort) if not isinstance(effort, bool) else -1)
+        except (TypeError, ValueError):
+            raise InputError(f"effort must be an integer in 0..{MAX_EFFORT}, got {effort!r}") from None
         q = q16 / 65535
         s = lv.structure
         x = tiling.pad64(torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float().div_(255.0))
         grid = tiling.windows(*x.shape[2:], self.cfg.tile_size)
-        bar = Progress(2 * len(grid), "encode", enabled=tiling.show_progress(len(grid), progress))
+        steps = refinement.iterations if refinement else 0
+        slow = refinement is not None and expected_seconds(int(effort), h * w) > 2
+        show = bool(progress) if progress is not None else (tiling.show_progress(len(grid), None)
+                                                             or (slow and sys.stderr.isatty()))
+        bar = Progress(len(grid) * (2 + steps), "encode", enabled=show)
         y = tiling.analyse(self.model, x, q, s, self.cfg.tile_size, bar)
 
         def encode(win: tiling.Window):
             cy, cx, ch, cw = win.core
-            return self.model.encode_tile(y[:, :, cy:cy + ch, cx:cx + cw], s)
+            y_tile, z_tile = y[:, :, cy:cy + ch, cx:cx + cw], None
+            if refinement:
+                L = tiling.LATENT
+                x_tile = x[:, :, cy * L:(cy + ch) * L, cx * L:(cx + cw) * L]
+                valid = (min(ch * L, h - cy * L), min(cw * L, w - cx * L))  # the image inside the padding
+                y_tile, z_tile = refine(self.model, x_tile, y_tile, q, s, refinement, bar, valid)
+            return self.model.encode_tile(y_tile, s, z_tile)
 
         workers = torch.get_num_threads()
         with one_thread():  # tiles side by side, each on one thread: bytes never depend on --threads

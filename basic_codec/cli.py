@@ -68,7 +68,7 @@ def cmd_compress(args) -> int | None:
     from .files import IMAGE_EXTENSIONS, compress_file, run_many
 
     options = dict(quality=args.quality, level=args.level, budget=args.budget, enc_budget=args.enc_budget,
-                   force=args.force)
+                   force=args.force, effort=args.effort)
     many, output = _inputs_and_output(args, IMAGE_EXTENSIONS)
     if many:
         return _finish_batch(run_many("compress", many, args.out_dir, ".bsic", options, args.weights, args.jobs,
@@ -360,6 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--level", type=int, help="complexity level (see `levels`); default: the highest")
     g.add_argument("--budget", type=float, help="decoder budget in kMAC per pixel: best level that fits")
     c.add_argument("--enc-budget", type=float, help="encoder budget in kMAC per pixel")
+    c.add_argument("-e", "--effort", type=int, default=0, choices=range(0, 10), metavar="E",
+                   help="encoder effort 0..9: refine the latents of this image for fewer bits at the same "
+                        "quality; 0 = one pass (default), each step up about doubles the encode time; the "
+                        "decoder does not change")
     common(c)
     chatter(c)
     c.set_defaults(func=cmd_compress)

@@ -209,12 +209,15 @@ class BasicModel(nn.Module):
         return self.g_s(y_hat * inv_gain, s.widths(self.cfg)[3]).clamp_(0, 1)
 
     @torch.inference_mode()
-    def tile_symbols(self, y: torch.Tensor, s: Structure) -> tuple[np.ndarray, np.ndarray, list, int]:
+    def tile_symbols(self, y: torch.Tensor, s: Structure, z: torch.Tensor | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, list, int]:
         """The network half of encoding one tile: y (1, M, h, w), h and w multiples of 4 ->
-        (z symbols, their probability rows, (y symbols, table indices) per partite step, CRC32)."""
+        (z symbols, their probability rows, (y symbols, table indices) per partite step, CRC32).
+        z: the hyper-latent to code (encoder effort refines it); default h_a(y)."""
         cfg = self.cfg
-        with one_thread():  # z = round(h_a(y)) decides symbols too
-            z = self.h_a(y, s.widths(cfg)[1])
+        if z is None:
+            with one_thread():  # z = round(h_a(y)) decides symbols too
+                z = self.h_a(y, s.widths(cfg)[1])
         zc = torch.round(z).clamp_(-cfg.z_bound, cfg.z_bound)
         z_sym = (zc[0].reshape(-1) + cfg.z_bound).to(torch.int32).numpy()
         chunks: list[tuple[np.ndarray, np.ndarray]] = []
@@ -228,9 +231,9 @@ class BasicModel(nn.Module):
                                   symbols_for)
         return z_sym, self._z_rows(*zc.shape[1:]), chunks, self.checksum(z_sym, sym_map)
 
-    def encode_tile(self, y: torch.Tensor, s: Structure) -> tuple[TileCode, float]:
-        """One tile's latent y (1, M, h, w) -> (coded tile, ideal bits)."""
-        z_sym, rows, chunks, crc = self.tile_symbols(y, s)
+    def encode_tile(self, y: torch.Tensor, s: Structure, z: torch.Tensor | None = None) -> tuple[TileCode, float]:
+        """One tile's latent y (1, M, h, w) (and optionally its hyper-latent z) -> (coded tile, ideal bits)."""
+        z_sym, rows, chunks, crc = self.tile_symbols(y, s, z)
         z_bytes = ans.encode_categorical(z_sym, rows)
         y_bytes = self.y_entropy.encode(chunks)
         est = float(-np.log2(rows[np.arange(len(z_sym)), z_sym] / rows.sum(1)).sum())

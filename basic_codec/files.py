@@ -123,13 +123,13 @@ def read_bytes(path: str | Path) -> bytes:
 
 def compress_file(codec, src: str | Path, dst: str | Path, quality: float, level: int | None = None,
                   budget: float | None = None, enc_budget: float | None = None, force: bool = False,
-                  image=None, progress: bool | None = False) -> Done:
+                  image=None, progress: bool | None = False, effort: int = 0) -> Done:
     """`image`: the Picture already read from src by the caller, so it is not read twice."""
     from .imageio import read_picture
 
     out = out_path(dst, force)
     pic = image or read_picture(src)
-    r = codec.compress_report(pic, quality, level, budget, enc_budget, progress=progress)
+    r = codec.compress_report(pic, quality, level, budget, enc_budget, progress=progress, effort=effort)
     write_output(out, r.data)
     h, w = pic.rgb.shape[:2]
     lv = codec.levels[r.level]

@@ -1,7 +1,7 @@
 """Pillow plugin: `import basic_codec.pil_plugin` and then `Image.open("x.bsic")` decodes and
 `img.save("x.bsic", quality=0.5, level=3)` encodes, with the shipped weights (or
 `basic_codec.pil_plugin.set_codec(codec)` for others). `save` takes every option of
-`Codec.compress` (quality, level, budget, enc_budget) and Pillow's own icc_profile / exif /
+`Codec.compress` (quality, level, budget, enc_budget, effort) and Pillow's own icc_profile / exif /
 xmp (which override what the image carries); `open` fills `img.info` with the file's ICC
 profile, EXIF and XMP, and RGBA/LA files open as RGBA/LA."""
 from __future__ import annotations
@@ -76,7 +76,8 @@ def _save(im: Image.Image, fp, filename) -> None:
         if value is not None:
             setattr(pic, attr, value.tobytes() if isinstance(value, Image.Exif) else bytes(value) or None)
     data = _get_codec().compress(pic, quality=info.get("quality", 0.5), level=info.get("level"),
-                                 budget=info.get("budget"), enc_budget=info.get("enc_budget"))
+                                 budget=info.get("budget"), enc_budget=info.get("enc_budget"),
+                                 effort=info.get("effort", 0))
     fp.write(data)
 
 
