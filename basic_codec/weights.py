@@ -5,16 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from .codec import BasicModel
 from .config import ModelConfig
 from .errors import WeightsError
+from .files import atomic_write_bytes  # noqa: F401  (re-exported: older callers import it from here)
 from .structure import Level, default_structures, make_levels
 
 FORMAT_TAG = "basic-codec-weights/1"
@@ -30,27 +30,6 @@ def model_id(model: BasicModel) -> bytes:
     return h.digest()[:8]
 
 
-def _umask() -> int:
-    mask = os.umask(0)  # the only portable way to read it is to set it
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write to a temp file beside `path`, then rename: readers never see half a file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a normal file follows the umask
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_weights(model: BasicModel, path: str | Path, levels: list[Level] | None = None,
                  extra: dict | None = None) -> None:
     """Export: freezes the z coding table, drops nothing the decoder needs, writes atomically."""
@@ -63,9 +42,7 @@ def save_weights(model: BasicModel, path: str | Path, levels: list[Level] | None
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, save(tensors, metadata=meta))
 
 
 def load_weights(path: str | Path | None = None) -> tuple[BasicModel, list[Level], dict]:

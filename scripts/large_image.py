@@ -17,7 +17,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,20 +41,6 @@ print(json.dumps({"enc_s": t1 - t0, "dec_s": t2 - t1, "bytes": len(data),
 """
 
 
-def border_ratio(img, tile: int) -> float:
-    import numpy as np
-
-    a = img.astype(np.float64)
-    dx = np.abs(np.diff(a, axis=1)).mean(axis=(0, 2))
-    dy = np.abs(np.diff(a, axis=0)).mean(axis=(1, 2))
-    at, near = [], []
-    for d, n in ((dx, a.shape[1]), (dy, a.shape[0])):
-        for b in range(tile, n, tile):
-            at.append(d[b - 1])
-            near += [d[b - 3], d[b - 2], d[b], d[b + 1]]
-    return float(np.mean(at) / np.mean(near))
-
-
 def run(tree: Path, src: Path, q: float, out_npy: Path) -> dict:
     r = subprocess.run([sys.executable, "-c", CHILD, str(src), str(q), str(out_npy)], cwd=tree,
                        env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())},
@@ -69,6 +54,7 @@ def main() -> int:
     import numpy as np
     from PIL import Image
 
+    from basic_codec.bench.metrics import seam_ratio
     from basic_codec.bench.report import replace_block
     from basic_codec.config import preset
 
@@ -92,8 +78,8 @@ def main() -> int:
             after = run(ROOT, big, args.quality, tmp / "after.npy")
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(ref_tree)], capture_output=True)
-        base = border_ratio(src, tile)
-        seams = {k: border_ratio(np.load(tmp / f"{k}.npy"), tile) / base for k in ("before", "after")}
+        base = seam_ratio(src, tile)
+        seams = {k: seam_ratio(np.load(tmp / f"{k}.npy"), tile) / base for k in ("before", "after")}
         psnr = {k: float(10 * np.log10(255**2 / np.mean((np.load(tmp / f"{k}.npy").astype(float) - src) ** 2)))
                 for k in ("before", "after")}
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()

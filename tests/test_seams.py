@@ -9,23 +9,11 @@ import torch
 from PIL import Image
 
 from basic_codec import tiling
+from basic_codec.bench.metrics import seam_ratio
 
 from basic_codec.weights import DEFAULT_WEIGHTS
 
 from .conftest import SAMPLE
-
-
-def border_ratio(img: np.ndarray, tile: int) -> float:
-    """Mean |jump| across tile borders / mean |jump| one and two pixels away, rows and columns."""
-    a = img.astype(np.float64)
-    dx = np.abs(np.diff(a, axis=1)).mean(axis=(0, 2))  # dx[c] = jump between columns c and c+1
-    dy = np.abs(np.diff(a, axis=0)).mean(axis=(1, 2))
-    at, near = [], []
-    for d, n in ((dx, a.shape[1]), (dy, a.shape[0])):
-        for b in range(tile, n, tile):
-            at.append(d[b - 1])
-            near += [d[b - 3], d[b - 2], d[b], d[b + 1]]
-    return float(np.mean(at) / np.mean(near))
 
 
 @pytest.mark.skipif(not DEFAULT_WEIGHTS.exists(), reason="no shipped weights in this checkout")
@@ -38,8 +26,8 @@ def test_tile_borders_do_not_show():
     data = codec.compress(src, 0.0, level=0)
     out = np.asarray(codec.decompress(data))
     tile = codec.cfg.tile_size
-    ref = border_ratio(src, tile)
-    assert border_ratio(out, tile) <= 1.2 * ref, (border_ratio(out, tile), ref)
+    ref = seam_ratio(src, tile)
+    assert seam_ratio(out, tile) <= 1.2 * ref, (seam_ratio(out, tile), ref)
 
     # the same latents synthesised tile by tile (no neighbours) show their borders
     f, s = codec._open(data)
@@ -47,7 +35,7 @@ def test_tile_borders_do_not_show():
     for t, (y0, x0, th, tw) in zip(f.tiles, tiling.tile_grid(size, size, tile)):
         x_hat = codec.model.decode_tile(t, f.quality, s, tiling.ceil64(th), tiling.ceil64(tw))
         per_tile[y0:y0 + th, x0:x0 + tw] = x_hat[0, :, :th, :tw].mul(255).round().byte().permute(1, 2, 0).numpy()
-    assert border_ratio(per_tile, tile) > 1.2 * ref, (border_ratio(per_tile, tile), ref)
+    assert seam_ratio(per_tile, tile) > 1.2 * ref, (seam_ratio(per_tile, tile), ref)
 
 
 def test_windowed_synthesis_equals_one_pass(tiny_codec, crop):

@@ -51,3 +51,19 @@ def symbols_sha256(tiles: list[tuple[np.ndarray, np.ndarray]]) -> str:
         h.update(z.astype("<i4").tobytes())
         h.update(y.astype("<i4").tobytes())
     return h.hexdigest()
+
+
+def cross_code(codec, img: np.ndarray, quality: float, level: int, enc: KernelSetting,
+               dec: KernelSetting) -> str | None:
+    """Code under `enc` (and decode there for reference), decode under `dec`: None when the
+    decode works and its pixels are within one level of the reference, else what went wrong."""
+    with enc.active():
+        data = codec.compress(img, quality, level=level)
+        ref = np.asarray(codec.decompress(data))
+    try:
+        with dec.active():
+            out = np.asarray(codec.decompress(data))
+    except Exception as e:  # noqa: BLE001 - every failure is reported, whatever it is
+        return f"{enc} -> {dec}: {e}"
+    diff = int(np.abs(out.astype(int) - ref).max())
+    return None if diff <= 1 else f"{enc} -> {dec}: pixels differ by {diff} levels"

@@ -58,3 +58,17 @@ def ms_ssim(a: np.ndarray, b: np.ndarray) -> float | None:
 
     with torch.no_grad():
         return float(_ms_ssim(to_t(a), to_t(b), data_range=255.0, size_average=True))
+
+
+def seam_ratio(img: np.ndarray, tile: int) -> float:
+    """Mean absolute jump across the tile borders (every `tile` px, rows and columns) over the
+    mean jump one and two pixels away: about 1 where borders look like anywhere else."""
+    a = img.astype(np.float64)
+    dx = np.abs(np.diff(a, axis=1)).mean(axis=(0, 2))  # dx[c]: jump between columns c and c + 1
+    dy = np.abs(np.diff(a, axis=0)).mean(axis=(1, 2))
+    at, near = [], []
+    for d, n in ((dx, a.shape[1]), (dy, a.shape[0])):
+        for b in range(tile, n, tile):
+            at.append(d[b - 1])
+            near += [d[b - 3], d[b - 2], d[b], d[b + 1]]
+    return float(np.mean(at) / np.mean(near))
