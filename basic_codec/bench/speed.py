@@ -11,7 +11,8 @@ import time
 import numpy as np
 import torch
 
-from ..api import Codec, _pad64
+from .. import tiling
+from ..api import Codec
 from ..entropy import ans
 from ..progress import Progress
 
@@ -45,8 +46,9 @@ def coder_throughput(codec: Codec, img: np.ndarray, quality: float = 0.5, repeat
     index within it) against one constriction call per scale index over the whole latent, on
     the very same symbols, at the top level: what the partite steps cost the coder."""
     top = codec.levels[-1]
-    x = _pad64(torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float().div_(255.0))
-    chunks = codec.model.tile_symbols(x, quality, top.structure)[2]
+    x = tiling.pad64(torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float().div_(255.0))
+    y = codec.model.analyse(x, quality, top.structure)
+    chunks = codec.model.tile_symbols(y, top.structure)[2]
     entropy = codec.model.y_entropy
     n = sum(len(s) for s, _ in chunks)
     data = entropy.encode(chunks)
