@@ -1,5 +1,6 @@
 """Large images: no visible tile borders. The mean absolute jump across each tile border,
-relative to the jumps right next to it, must be within 1.2x of the same ratio in the source
+relative to the jumps next to it (16 and 32 px away, the same phase of the 16-px latent grid:
+`bench.metrics.seam_ratio`), must be within 1.2x of the same ratio in the source
 image (2 x 2 tiles of 1024 px, shipped weights: the tiny test model's random weights draw no
 seams worth measuring). Synthesising each tile on its own, as version 0.1 did, fails the same
 measure (checked below, so the measure can fail)."""

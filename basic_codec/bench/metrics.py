@@ -60,15 +60,17 @@ def ms_ssim(a: np.ndarray, b: np.ndarray) -> float | None:
         return float(_ms_ssim(to_t(a), to_t(b), data_range=255.0, size_average=True))
 
 
-def seam_ratio(img: np.ndarray, tile: int) -> float:
+def seam_ratio(img: np.ndarray, tile: int, period: int = 16) -> float:
     """Mean absolute jump across the tile borders (every `tile` px, rows and columns) over the
-    mean jump one and two pixels away: about 1 where borders look like anywhere else."""
+    mean jump one and two latent periods (16 px) away, at the same phase: a 16x synthesis leaves
+    a faint 16-px pattern of its own, and a border must be compared with its own phase. About 1
+    where borders look like anywhere else."""
     a = img.astype(np.float64)
     dx = np.abs(np.diff(a, axis=1)).mean(axis=(0, 2))  # dx[c]: jump between columns c and c + 1
     dy = np.abs(np.diff(a, axis=0)).mean(axis=(1, 2))
     at, near = [], []
     for d, n in ((dx, a.shape[1]), (dy, a.shape[0])):
-        for b in range(tile, n, tile):
+        for b in range(tile, n - 2 * period, tile):
             at.append(d[b - 1])
-            near += [d[b - 3], d[b - 2], d[b], d[b + 1]]
+            near += [d[b - 1 - 2 * period], d[b - 1 - period], d[b - 1 + period], d[b - 1 + 2 * period]]
     return float(np.mean(at) / np.mean(near))
