@@ -6,7 +6,6 @@ import math
 import numbers
 import operator
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -121,28 +120,19 @@ class Codec:
         bar = Progress(len(grid) * (2 + steps), "encode", enabled=show)
         y = tiling.analyse(self.model, x, q, s, self.cfg.tile_size, bar)
 
-        L = tiling.LATENT
-
-        def latents(win: tiling.Window):  # this tile's (y, z_hat), refined when effort > 0
+        def encode(win: tiling.Window):
             cy, cx, ch, cw = win.core
             y_tile, z_tile = y[:, :, cy:cy + ch, cx:cx + cw], None
             if refinement:
+                L = tiling.LATENT
                 x_tile = x[:, :, cy * L:(cy + ch) * L, cx * L:(cx + cw) * L]
                 valid = (min(ch * L, h - cy * L), min(cw * L, w - cx * L))  # the image inside the padding
                 y_tile, z_tile = refine(self.model, x_tile, y_tile, q, s, refinement, bar, valid)
-            if z_tile is None:
-                return y_tile, self.model.hyper_latent(y_tile, s)
-            return y_tile, torch.round(z_tile).clamp_(-self.cfg.z_bound, self.cfg.z_bound)
+            return self.model.encode_tile(y_tile, s, z_tile)
 
         workers = torch.get_num_threads()
         with one_thread():  # tiles side by side, each on one thread: bytes never depend on --threads
-            parts = tiling.map_tiles(latents, grid, workers)
-        def encode(job):
-            win, (y_tile, z_tile) = job
-            return self.model.encode_tile(y_tile, s, z_tile, self._hyper(lambda i: parts[i][1], grid, win, s))
-
-        with one_thread():
-            codes = tiling.map_tiles(encode, list(zip(grid, parts)), workers, bar)
+            codes = tiling.map_tiles(encode, grid, workers, bar)
         tiles = [tile for tile, _ in codes]
         est = sum(bits for _, bits in codes)
         f = fmt.BsicFile(self.model_id, h, w, mode, q16, lv.level, (*s.indices, s.partites),
@@ -198,9 +188,15 @@ class Codec:
         bar = Progress(2 * len(grid), "decode", enabled=tiling.show_progress(len(grid), progress))
         y_hat = torch.empty(1, self.cfg.latent_channels, h64 // tiling.LATENT, w64 // tiling.LATENT)
 
-        for (y_tile, _, _), win in zip(self._decode_tiles(f, s, grid, bar), grid):
+        def decode(job) -> None:  # exact integer work: any thread count gives the same symbols
+            t, win = job
             cy, cx, ch, cw = win.core
-            y_hat[:, :, cy:cy + ch, cx:cx + cw] = fx.to_float(y_tile)
+            y_hat[:, :, cy:cy + ch, cx:cx + cw] = fx.to_float(
+                self.model.decode_latents(t, s, ch * tiling.LATENT, cw * tiling.LATENT)[0])
+
+        workers = torch.get_num_threads()
+        with one_thread():
+            tiling.map_tiles(decode, list(zip(f.tiles, grid)), workers, bar)
         out = np.empty((f.height, f.width, 3), dtype=np.uint8)
         tiling.synthesise(self.model, y_hat, f.quality, s, self.cfg.tile_size, out, bar)
         return out, f.mode
@@ -210,54 +206,12 @@ class Codec:
         the part of decoding that is exact on every machine (golden-file tests compare it)."""
         f, s = self._open(data)
         grid = tiling.windows(tiling.ceil64(f.height), tiling.ceil64(f.width), self.cfg.tile_size)
-        return [(z_sym, sym_map[0].numpy()) for _, z_sym, sym_map in self._decode_tiles(f, s, grid)]
-
-    def _hyper(self, z_of, grid: list, win: tiling.Window, s: Structure) -> torch.Tensor:
-        """h_s features of one tile, computed over its z and a margin of its neighbours' z (wider
-        than h_s's reach: exact integer arithmetic, so this equals h_s over the whole image), so
-        the tile's coding distributions at its border see across it. z_of(i): tile i's z_hat."""
-        cy, cx, ch, cw = win.core
-        m = HYPER_MARGIN
-        lh = max(w.core[0] + w.core[2] for w in grid) // 4
-        lw = max(w.core[1] + w.core[3] for w in grid) // 4
-        zy0, zx0 = max(0, cy // 4 - m), max(0, cx // 4 - m)
-        zy1, zx1 = min(lh, (cy + ch) // 4 + m), min(lw, (cx + cw) // 4 + m)
-        z_hat = torch.zeros(1, self.cfg.hyper_channels, zy1 - zy0, zx1 - zx0, dtype=torch.int64)
-        for i, other in enumerate(grid):
-            oy, ox, oh, ow = (v // 4 for v in other.core)
-            y0, x0, y1, x1 = max(oy, zy0), max(ox, zx0), min(oy + oh, zy1), min(ox + ow, zx1)
-            if y0 < y1 and x0 < x1:
-                z_hat[:, :, y0 - zy0:y1 - zy0, x0 - zx0:x1 - zx0] = z_of(i)[:, :, y0 - oy:y1 - oy, x0 - ox:x1 - ox].long()
-        feats = self.model.hyper_features(z_hat, s)
-        oy, ox = (cy // 4 - zy0) * 4, (cx // 4 - zx0) * 4
-        return feats[:, :, oy:oy + ch, ox:ox + cw]
-
-    def _decode_tiles(self, f: fmt.BsicFile, s: Structure, grid: list, bar: Progress | None = None) -> list:
-        """Every tile's (int64 y_hat, z symbols, y symbol map). Each tile's z comes from its own
-        stream (decoded once, when first needed); its h_s also reads its neighbours' z. Tile 0
-        first, so a damaged file stops there; then the rest side by side (exact on any number
-        of threads)."""
-        L = tiling.LATENT
-        cache: dict[int, torch.Tensor] = {}
-        lock = threading.Lock()
-
-        def z_of(i: int) -> torch.Tensor:
-            with lock:
-                if i not in cache:
-                    _, _, ch, cw = grid[i].core
-                    cache[i] = self.model.decode_z(f.tiles[i], ch * L, cw * L)
-                return cache[i]
-
-        def decode(i: int):
-            _, _, ch, cw = grid[i].core
-            return self.model.decode_latents(f.tiles[i], s, ch * L, cw * L, z_of(i), self._hyper(z_of, grid, grid[i], s))
-
-        first = decode(0)
-        if bar is not None:
-            bar.update(1)
-        with one_thread():
-            rest = tiling.map_tiles(decode, list(range(1, len(grid))), torch.get_num_threads(), bar)
-        return [first, *rest]
+        out = []
+        for t, win in zip(f.tiles, grid):
+            _, _, ch, cw = win.core
+            _, z_sym, sym_map = self.model.decode_latents(t, s, ch * tiling.LATENT, cw * tiling.LATENT)
+            out.append((z_sym, sym_map[0].numpy()))
+        return out
 
     def describe_levels(self) -> list[dict]:
         """The level table for people: widths as channel counts per edge, K as partites."""
@@ -265,9 +219,6 @@ class Codec:
 
 
 EDGES = ("g_a", "h_a", "h_s", "g_s")
-# z positions of neighbouring tiles that a tile's h_s reads: h_s reaches about 2 z positions
-# (two 5x5 transposed convs at stride 2, one 3x3 conv); 3 keeps every feature exact.
-HYPER_MARGIN = 3
 
 
 def describe_level(lv: Level, cfg) -> dict:

@@ -209,30 +209,16 @@ class BasicModel(nn.Module):
         return self.g_s(y_hat * inv_gain, s.widths(self.cfg)[3]).clamp_(0, 1)
 
     @torch.inference_mode()
-    @torch.inference_mode()
-    def hyper_latent(self, y: torch.Tensor, s: Structure) -> torch.Tensor:
-        """z_hat = round(h_a(y)), clamped to the coded range (float tensor of integers). On one
-        thread: it decides the z symbols."""
-        with one_thread():
-            z = self.h_a(y, s.widths(self.cfg)[1])
-        return torch.round(z).clamp_(-self.cfg.z_bound, self.cfg.z_bound)
-
-    @torch.inference_mode()
-    def hyper_features(self, z_hat: torch.Tensor, s: Structure) -> torch.Tensor:
-        """h_s, exact: z_hat (integers, 1, Z, h, w) -> int64 features at y's resolution. Run over
-        the whole image's z, so a tile's features at its border see its neighbours' z."""
-        return self.h_s(fx.to_fixed(z_hat), s.widths(self.cfg)[2])
-
-    @torch.inference_mode()
-    def tile_symbols(self, y: torch.Tensor, s: Structure, z: torch.Tensor | None = None,
-                     hyper: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray, list, int]:
+    def tile_symbols(self, y: torch.Tensor, s: Structure, z: torch.Tensor | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, list, int]:
         """The network half of encoding one tile: y (1, M, h, w), h and w multiples of 4 ->
         (z symbols, their probability rows, (y symbols, table indices) per partite step, CRC32).
-        z: the tile's hyper-latent to code (default round(h_a(y))); hyper: its h_s features
-        (default from its own z alone)."""
+        z: the hyper-latent to code (encoder effort refines it); default h_a(y)."""
         cfg = self.cfg
-        zc = self.hyper_latent(y, s) if z is None else torch.round(z).clamp(-cfg.z_bound, cfg.z_bound)
-        hyper = self.hyper_features(zc, s) if hyper is None else hyper
+        if z is None:
+            with one_thread():  # z = round(h_a(y)) decides symbols too
+                z = self.h_a(y, s.widths(cfg)[1])
+        zc = torch.round(z).clamp_(-cfg.z_bound, cfg.z_bound)
         z_sym = (zc[0].reshape(-1) + cfg.z_bound).to(torch.int32).numpy()
         chunks: list[tuple[np.ndarray, np.ndarray]] = []
 
@@ -241,43 +227,37 @@ class BasicModel(nn.Module):
             chunks.append((sym.to(torch.int32).numpy(), index.numpy()))
             return sym
 
-        _, sym_map = self._code_y(hyper, self._partites(s, *y.shape[2:]), symbols_for)
+        _, sym_map = self._code_y(self.h_s(fx.to_fixed(zc), s.widths(cfg)[2]), self._partites(s, *y.shape[2:]),
+                                  symbols_for)
         return z_sym, self._z_rows(*zc.shape[1:]), chunks, self.checksum(z_sym, sym_map)
 
-    def encode_tile(self, y: torch.Tensor, s: Structure, z: torch.Tensor | None = None,
-                    hyper: torch.Tensor | None = None) -> tuple[TileCode, float]:
-        """One tile's latent y (1, M, h, w), optionally its z_hat and h_s features -> (coded tile, ideal bits)."""
-        z_sym, rows, chunks, crc = self.tile_symbols(y, s, z, hyper)
+    def encode_tile(self, y: torch.Tensor, s: Structure, z: torch.Tensor | None = None) -> tuple[TileCode, float]:
+        """One tile's latent y (1, M, h, w) (and optionally its hyper-latent z) -> (coded tile, ideal bits)."""
+        z_sym, rows, chunks, crc = self.tile_symbols(y, s, z)
         z_bytes = ans.encode_categorical(z_sym, rows)
         y_bytes = self.y_entropy.encode(chunks)
         est = float(-np.log2(rows[np.arange(len(z_sym)), z_sym] / rows.sum(1)).sum())
         est += sum(self.y_entropy.code_length(sym, idx) for sym, idx in chunks)
         return TileCode(z_bytes, y_bytes, crc), est
 
-    def decode_z(self, code: TileCode, h: int, w: int) -> torch.Tensor:
-        """A tile's z_hat from its own stream: (1, Z, h/64, w/64) int64."""
-        cfg = self.cfg
-        zh, zw = h // 64, w // 64
-        z_sym = ans.decode_categorical(code.z, self._z_rows(cfg.hyper_channels, zh, zw)).astype(np.int64)
-        return torch.from_numpy(z_sym - cfg.z_bound).reshape(1, cfg.hyper_channels, zh, zw)
-
     @torch.inference_mode()
-    def decode_latents(self, code: TileCode, s: Structure, h: int, w: int, z_hat: torch.Tensor | None = None,
-                       hyper: torch.Tensor | None = None) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
+    def decode_latents(self, code: TileCode, s: Structure, h: int, w: int
+                       ) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
         """The exact half of decoding: -> (int64 y_hat on the 2^-10 grid, z's symbols, y's
-        symbol map). z_hat / hyper: the tile's z and h_s features if already at hand (a whole
-        image's h_s, which sees across tile borders). Raises FormatError when the symbols' CRC
-        does not match the file's."""
+        symbol map). Raises FormatError when the symbols' CRC does not match the file's."""
         cfg = self.cfg
-        zc = self.decode_z(code, h, w) if z_hat is None else z_hat
-        z_sym = (zc[0].reshape(-1) + cfg.z_bound).to(torch.int32).numpy()
-        hyper = self.hyper_features(zc, s) if hyper is None else hyper
+        whs = s.widths(cfg)[2]
+        zh, zw = h // 64, w // 64
+        rows = self._z_rows(cfg.hyper_channels, zh, zw)
+        z_sym = ans.decode_categorical(code.z, rows).astype(np.int32)
+        zc = torch.from_numpy(z_sym.astype(np.int64) - cfg.z_bound).reshape(1, cfg.hyper_channels, zh, zw)
         reader = self.y_entropy.reader(code.y)
 
         def symbols_for(mask, mean, index):
             return torch.from_numpy(reader.read(index.numpy())).long()
 
-        y_hat, sym_map = self._code_y(hyper, self._partites(s, h // 16, w // 16), symbols_for)
+        y_hat, sym_map = self._code_y(self.h_s(fx.to_fixed(zc), whs), self._partites(s, h // 16, w // 16),
+                                      symbols_for)
         if self.checksum(z_sym, sym_map) != code.checksum:
             raise FormatError("decoded symbols do not match the file's checksum (corrupt data)")
         return y_hat, z_sym, sym_map
