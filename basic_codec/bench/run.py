@@ -164,9 +164,10 @@ def run(cfg: BenchConfig, codec: Codec) -> dict:
     from ..api import describe_level
     from .kodak import is_kodak
 
+    kodak = is_kodak(files)
     agg = {"machine": machine(), "date": dt.date.today().isoformat(), "commit": commit(),
            "model_id": model, "images": cfg.images, "n_images": len(files),
-           "set_name": cfg.name or Path(cfg.images).resolve().name, "kodak": is_kodak(files),
+           "set_name": cfg.name or ("Kodak" if kodak else Path(cfg.images).resolve().name), "kodak": kodak,
            "levels": [describe_level(codec.levels[lv], codec.cfg) for lv in levels],
            "ours": aggregate(ours_rows, ("level", "quality")),
            "baselines": aggregate(base_rows, ("codec", "setting"))}
