@@ -173,6 +173,18 @@ def cmd_levels(args) -> None:
               f"{r['dec_kmac_per_px']:>12.2f} {r.get('val_bpp', '-'):>8} {r.get('val_psnr', '-'):>8}")
 
 
+INFO_HELP = """\
+What a .bsic file says about itself (the header; nothing is decoded):
+  format version, weights (model id)  which build and which weights can decode it
+  width, height, mode, bit depth       the image (mode RGBA/LA: an alpha plane is stored too)
+  quality, level, partites             the rate setting and the structure it was coded with
+  widths (channels), encoder/decoder kMAC/px  that structure's channel counts and compute cost
+                                       (shown when the weights that wrote the file are at hand)
+  tile size, tiles                     large images are coded as independent tiles
+  bpp, header bytes, payload bytes     size per pixel; container overhead; coded streams
+  metadata                             optional chunks kept from the input (ICCP, EXIF, XMP, ALPH)
+"""
+
 LEVELS_HELP = """\
 Each level is one structure of the network, cheapest first:
   widths    channels of the hidden layers of each part of the network: g_a (encoder analysis),
@@ -380,7 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
     chatter(d)
     d.set_defaults(func=cmd_decompress)
 
-    i = sub.add_parser("info", help="print a .bsic header (and its decoding cost, with the weights that wrote it)")
+    i = sub.add_parser("info", help="print a .bsic header (and its decoding cost, with the weights that wrote it)",
+                       description=INFO_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     i.add_argument("input", help="a .bsic file ('-' for standard input)")
     i.add_argument("--json", action="store_true", help="print the header as JSON")
     i.add_argument("--weights", help="weights .safetensors that wrote the file (default: shipped)")

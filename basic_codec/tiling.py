@@ -23,9 +23,10 @@ from .progress import Progress
 
 STRIDE = 64  # total stride of the BayesNet (g_a x16, h_a x4): images are padded to a multiple
 LATENT = 16  # pixels per latent position
-# Receptive fields: g_a sees about +-30 px, g_s about +-4 latent positions (+-64 px). A window
-# margin of 6 latent positions (96 px) keeps every kept pixel clear of the window's own border.
-MARGIN = 6  # latent positions
+# Reach: g_a sees about +-30 px, g_s about +-2 latent positions (its four 5x5 transposed convs
+# at stride 2). A window margin of 4 latent positions (64 px) keeps every kept pixel clear of the
+# window's own border (tests/test_seams.py: windowed = one pass; a margin of 1 fails it).
+MARGIN = 4  # latent positions
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import argparse
 import datetime as dt
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +47,7 @@ def main() -> int:
     total = len(files) * len(codec.levels) * len(qualities)
     bar = Progress(total, "portability")
     per_crossing = {c: [0, 0] for c in CROSSINGS}  # codings, failures
-    failures, n, t0 = [], 0, time.time()
+    failures, n = [], 0
     for f in files:
         img = np.asarray(Image.open(f).convert("RGB"))
         for lv in codec.levels:
@@ -65,7 +64,7 @@ def main() -> int:
                 if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
     lines = [START, "## Files decoded under other kernels", "",
              f"Made by `python scripts/portability.py {args.images}` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC "
-             f"({cpu}, torch {torch.__version__}, weights {codec.model_id.hex()}), {time.time() - t0:.0f} s.",
+             f"({cpu}, torch {torch.__version__}, weights {codec.model_id.hex()}).",
              "", f"{len(files)} images x {len(codec.levels)} levels x qualities {', '.join(f'{q:g}' for q in qualities)} "
              f"= **{n} codings, {len(failures)} failures**. Each file is encoded and decoded under one kernel "
              "setting, then decoded under another; a failure is a decode that raises (the symbol checksum "
