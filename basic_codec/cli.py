@@ -504,12 +504,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     try:
         code = args.func(args) or 0
-    except CodecError as e:
-        if args.debug:
-            raise
-        print(f"basic-codec: error: {e}", file=sys.stderr)
-        return 2
-    except (OSError, ValueError) as e:
+    except (CodecError, OSError, ValueError) as e:
         if args.debug:
             raise
         print(f"basic-codec: error: {e}", file=sys.stderr)

@@ -14,7 +14,7 @@ from safetensors.torch import save
 from .codec import BasicModel
 from .config import ModelConfig
 from .errors import WeightsError
-from .files import atomic_write_bytes  # noqa: F401  (re-exported: older callers import it from here)
+from .files import atomic_write_bytes, write_output  # noqa: F401  (atomic_write_bytes: re-exported)
 from .structure import Level, default_structures, make_levels
 
 FORMAT_TAG = "basic-codec-weights/1"
@@ -40,13 +40,15 @@ def save_weights(model: BasicModel, path: str | Path, levels: list[Level] | None
             "levels": json.dumps([lv.to_dict() for lv in levels])}
     meta.update({k: json.dumps(v) for k, v in (extra or {}).items()})
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, save(tensors, metadata=meta))
+    if str(path) != "-":  # '-': standard output
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_output(path, save(tensors, metadata=meta))
 
 
 def load_weights(path: str | Path | None = None) -> tuple[BasicModel, list[Level], dict]:
     """-> (model in eval mode, level table, other metadata)."""
+    if str(path) == "-":
+        raise WeightsError("weights must be a file (standard input is for images and .bsic files)")
     path = Path(path) if path else DEFAULT_WEIGHTS
     if not path.is_file():
         raise WeightsError(f"weights file not found: {path}")

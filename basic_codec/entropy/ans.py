@@ -6,6 +6,7 @@ will read back in the same order. ANS is a stack, so chunks are pushed in revers
 from __future__ import annotations
 
 import functools
+import threading
 import time
 
 import constriction
@@ -18,13 +19,20 @@ _coders: dict[tuple, object] = {}
 
 class Stopwatch:
     """Seconds spent inside the coder since `reset`: lets `bench --speed` split a decode into
-    network time and entropy-coding time without a second code path."""
+    network time and entropy-coding time without a second code path. Tiles are coded on
+    several threads at once, so additions hold a lock."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
+        self._lock = threading.Lock()
 
     def reset(self) -> None:
-        self.seconds = 0.0
+        with self._lock:
+            self.seconds = 0.0
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self.seconds += seconds
 
 
 CODING = Stopwatch()
@@ -37,7 +45,7 @@ def _clocked(fn):
         try:
             return fn(*args, **kwargs)
         finally:
-            CODING.seconds += time.perf_counter() - t0
+            CODING.add(time.perf_counter() - t0)
     return wrapper
 
 
