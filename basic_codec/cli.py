@@ -247,6 +247,7 @@ def cmd_demo(args) -> None:
     from PIL import Image
 
     from .imageio import read_picture
+    from .ops.metrics import psnr_from_mse
 
     arr = read_picture(args.image).rgb
     codec = _load(args)
@@ -262,7 +263,7 @@ def cmd_demo(args) -> None:
             out = np.asarray(codec.decompress(path.read_bytes()).convert("RGB"))
             t2 = time.perf_counter()
             mse = np.mean((out.astype(np.float64) - arr) ** 2)
-            psnr = 10 * np.log10(255**2 / max(mse, 1e-10))
+            psnr = psnr_from_mse(mse, 255.0)
             size = path.stat().st_size
             print(f"{lv.level:>5} {lv.dec_kmac_per_px:>12.1f} {size:>8} {8 * size / (h * w):>7.4f} "
                   f"{psnr:>7.2f} {t1 - t0:>6.2f} {t2 - t1:>6.2f}")

@@ -301,14 +301,16 @@ def main(argv: list[str] | None = None) -> int:
             d = run_cli(["decompress", str(bsic), str(png), *common], args.timeout) if c.code == 0 else None
             print(f"large {w}x{h}: compress exit {c.code} {c.seconds:.1f} s {c.peak_rss_mb:.0f} MB"
                   + (f"; decompress exit {d.code} {d.seconds:.1f} s {d.peak_rss_mb:.0f} MB" if d else ""), flush=True)
+            # memory only: this script may run beside other work, so its wall times are not reported
+            # (docs/RESULTS.md has 12 MP times from scripts/large_image.py, measured alone)
             large = [f"Synthetic smooth {w}x{h} image ({w * h / 1e6:.1f} MP), PNG in, PNG out, "
-                     f"peak RSS of the child process (`os.wait4`), wall time:", "",
-                     "| step | exit | peak RSS (MB) | seconds | note |", "|---|---|---|---|---|",
-                     f"| compress | {c.code} | {c.peak_rss_mb:.0f} | {c.seconds:.1f} | "
+                     f"peak RSS of the child process (`os.wait4`):", "",
+                     "| step | exit | peak RSS (MB) | note |", "|---|---|---|---|",
+                     f"| compress | {c.code} | {c.peak_rss_mb:.0f} | "
                      + (f"{bsic.stat().st_size} bytes, {8 * bsic.stat().st_size / (w * h):.4f} bpp |"
                         if c.code == 0 else f"{md(one_line(c))} |")]
             if d is not None:
-                large.append(f"| decompress | {d.code} | {d.peak_rss_mb:.0f} | {d.seconds:.1f} | "
+                large.append(f"| decompress | {d.code} | {d.peak_rss_mb:.0f} | "
                              + ("" if d.code == 0 else md(one_line(d))) + " |")
             if c.code != 0 or (d is not None and d.code != 0):
                 bad.append("large image")

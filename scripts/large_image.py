@@ -54,7 +54,7 @@ def main() -> int:
     import numpy as np
     from PIL import Image
 
-    from basic_codec.bench.metrics import seam_ratio
+    from basic_codec.bench.metrics import psnr, seam_ratio
     from basic_codec.bench.report import replace_block
     from basic_codec.config import preset
 
@@ -80,8 +80,7 @@ def main() -> int:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(ref_tree)], capture_output=True)
         base = seam_ratio(src, tile)
         seams = {k: seam_ratio(np.load(tmp / f"{k}.npy"), tile) / base for k in ("before", "after")}
-        psnr = {k: float(10 * np.log10(255**2 / np.mean((np.load(tmp / f"{k}.npy").astype(float) - src) ** 2)))
-                for k in ("before", "after")}
+        psnr_db = {k: psnr(src, np.load(tmp / f"{k}.npy")) for k in ("before", "after")}
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), "unknown CPU")
     lines = [START, "## Large images (12 MP): seams, time, memory", "",
@@ -93,7 +92,7 @@ def main() -> int:
              "| | seam measure (1.0 = no seam) | bytes | PSNR (dB) | encode s | decode s | peak RSS (MB) |",
              "|---|---|---|---|---|---|---|"]
     for k, r in (("before", before), ("after", after)):
-        lines.append(f"| {k} | {seams[k]:.2f} | {r['bytes']} | {psnr[k]:.2f} | {r['enc_s']:.1f} | {r['dec_s']:.1f} | "
+        lines.append(f"| {k} | {seams[k]:.2f} | {r['bytes']} | {psnr_db[k]:.2f} | {r['enc_s']:.1f} | {r['dec_s']:.1f} | "
                      f"{r['peak_rss_mb']:.0f} |")
     lines += ["", "Seam measure (`basic_codec.bench.metrics.seam_ratio`): mean absolute jump across the tile "
               "borders (every 1024 px) over the mean jump 16 and 32 px away (same phase of the 16-px latent "

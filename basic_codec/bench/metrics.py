@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from ..ops.metrics import psnr_from_mse
+
 __all__ = ["psnr", "ms_ssim", "mse"]
 
 # pytorch-msssim's default 5-scale MS-SSIM with an 11-tap window needs the short side > 160 px.
@@ -35,7 +37,7 @@ def mse(a: np.ndarray, b: np.ndarray) -> float:
 def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
     """PSNR in dB over RGB (inf for identical images)."""
     err = mse(a, b)
-    return math.inf if err == 0 else 10.0 * math.log10(peak * peak / err)
+    return math.inf if err == 0 else float(psnr_from_mse(err, peak))
 
 
 def ms_ssim(a: np.ndarray, b: np.ndarray) -> float | None:

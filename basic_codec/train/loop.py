@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from ..ops.metrics import psnr_from_mse
 from ..codec import BasicModel
 from ..config import ModelConfig, preset
 from ..errors import CodecError
@@ -114,7 +115,7 @@ def rd_loss(model: BasicModel, x: torch.Tensor, q: torch.Tensor, s: Structure) -
     mse = F.mse_loss(out["x_hat"], x, reduction="none").mean(dim=(1, 2, 3))
     lmbda = torch.tensor([cfg.lmbda(float(v)) for v in q])
     loss = (bpp + lmbda * 255**2 * mse).mean()
-    psnr = (10 * torch.log10(1 / mse.detach().clamp_min(1e-10))).mean()
+    psnr = psnr_from_mse(mse.detach()).mean()
     return loss, {"bpp": float(bpp.detach().mean()), "mse": float(mse.detach().mean()), "psnr": float(psnr)}
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..ops.metrics import psnr_from_mse
 from ..codec import BasicModel
 from ..context import fixed_assignment
 from ..progress import Progress
@@ -93,7 +94,7 @@ def score(model: BasicModel, x: torch.Tensor, s: Structure, qualities: tuple[flo
         mse = F.mse_loss(out["x_hat"].clamp(0, 1), x, reduction="none").mean(dim=(1, 2, 3))
         losses.append(float((bpp + cfg.lmbda(q) * 255**2 * mse).mean()))
         bpps.append(float(bpp.mean()))
-        psnrs.append(float((10 * torch.log10(1 / mse.clamp_min(1e-10))).mean()))
+        psnrs.append(float(psnr_from_mse(mse).mean()))
     c = cost(cfg, s, model.steps(s))
     return Score(s, c.decoder / 1000, c.encoder / 1000, float(np.mean(losses)), float(np.mean(bpps)),
                  float(np.mean(psnrs)))

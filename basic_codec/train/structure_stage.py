@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..ops.metrics import psnr_from_mse
 from ..codec import BasicModel
 from ..structure import Structure
 from .controller import Choice, Controller, temperature
@@ -110,7 +111,7 @@ def structure_loss(model: BasicModel, controller: Controller, x: torch.Tensor, p
     guard = scale * math.sqrt(cfg.lmbda(0.5) / cfg.lmbda(qv))
     mse = torch.stack([p["mse"] for p in parts]).mean()
     metrics = {"rd": scale, "bpp": float(torch.stack([p["bpp"] for p in parts]).mean()), "mse": float(mse),
-               "psnr": float(10 * torch.log10(1 / mse.clamp_min(1e-10))),
+               "psnr": float(psnr_from_mse(mse)),
                "penalty": float(penalty.detach()), "vimco": float(surrogate.detach()),
                "advantage": advantage, "entropy": float(choice.entropy.detach()), "tau": tau,
                "target_kmac": c / 1000, "kmac": float(choice.macs.detach()) / 1000, "quality": qv,
