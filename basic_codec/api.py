@@ -144,17 +144,15 @@ class Codec:
     def decompress(self, data, progress: bool | None = None) -> Image.Image:
         """data: the bytes of a .bsic file (or its path). -> PIL image in the mode it was coded
         from (RGB, L, RGBA, LA), with its ICC profile, EXIF and XMP in `img.info`."""
-        data = _bytes_of(data)
-        arr, mode = self.decompress_array(data, progress)
+        arr, f = self._decode(_bytes_of(data), progress)
         img = Image.fromarray(arr, "RGB")
-        if mode in ("L", "LA"):
+        if f.mode in ("L", "LA"):
             img = img.convert("L")
-        chunks = fmt.unpack(data).chunks
-        if fmt.ALPHA in chunks:
-            img.putalpha(_alpha_plane(chunks[fmt.ALPHA], img.size))
+        if fmt.ALPHA in f.chunks:
+            img.putalpha(_alpha_plane(f.chunks[fmt.ALPHA], img.size))
         for tag, key in ((fmt.ICC, "icc_profile"), (fmt.EXIF, "exif"), (fmt.XMP, "xmp")):
-            if tag in chunks:
-                img.info[key] = chunks[tag]
+            if tag in f.chunks:
+                img.info[key] = f.chunks[tag]
         return img
 
     def _open(self, data: bytes) -> tuple[fmt.BsicFile, Structure]:
@@ -182,7 +180,12 @@ class Codec:
 
     def decompress_array(self, data: bytes, progress: bool | None = None) -> tuple[np.ndarray, str]:
         """-> (H x W x 3 uint8 colour planes, mode the image was coded from)."""
-        f, s = self._open(_bytes_of(data))
+        arr, f = self._decode(_bytes_of(data), progress)
+        return arr, f.mode
+
+    def _decode(self, data: bytes, progress: bool | None) -> tuple[np.ndarray, fmt.BsicFile]:
+        """The colour planes and the parsed file (parsed and CRC-checked once)."""
+        f, s = self._open(data)
         h64, w64 = tiling.ceil64(f.height), tiling.ceil64(f.width)
         grid = tiling.windows(h64, w64, self.cfg.tile_size)
         bar = Progress(2 * len(grid), "decode", enabled=tiling.show_progress(len(grid), progress))
@@ -199,7 +202,7 @@ class Codec:
             tiling.map_tiles(decode, list(zip(f.tiles, grid)), workers, bar)
         out = np.empty((f.height, f.width, 3), dtype=np.uint8)
         tiling.synthesise(self.model, y_hat, f.quality, s, self.cfg.tile_size, out, bar)
-        return out, f.mode
+        return out, f
 
     def decompress_symbols(self, data: bytes) -> list[tuple[np.ndarray, np.ndarray]]:
         """Every tile's decoded symbols, (z symbols, y symbol map (M, h, w)), without synthesis:

@@ -36,7 +36,6 @@ _CHUNK = struct.Struct(">4sI")
 # Optional chunks. ICCP: ICC profile; EXIF: EXIF block (as Pillow's `exif`); XMP: XMP packet;
 # ALPH: the alpha plane, a lossless 8-bit grayscale PNG of the image's size.
 ICC, EXIF, XMP, ALPHA = b"ICCP", b"EXIF", b"XMP ", b"ALPH"
-KNOWN_CHUNKS = (ICC, EXIF, XMP, ALPHA)
 _CRC = struct.Struct(">I")
 HEADER_FIXED_BYTES = _FIXED.size
 CUSTOM_LEVEL = 255

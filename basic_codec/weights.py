@@ -14,7 +14,7 @@ from safetensors.torch import save
 from .codec import BasicModel
 from .config import ModelConfig
 from .errors import WeightsError
-from .files import atomic_write_bytes, write_output  # noqa: F401  (atomic_write_bytes: re-exported)
+from .files import write_output
 from .structure import Level, default_structures, make_levels
 
 FORMAT_TAG = "basic-codec-weights/1"
