@@ -25,6 +25,17 @@ def _load(args):
     return load(args.weights, threads=args.threads)
 
 
+def _lambda_range(text: str) -> tuple[float, float]:
+    """argparse type of --lambda-range: 'LOW,HIGH' with 0 < LOW < HIGH."""
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH (two numbers), got {text!r}") from None
+    if not 0 < lo < hi:
+        raise argparse.ArgumentTypeError(f"expected 0 < LOW < HIGH, got {text!r}")
+    return lo, hi
+
+
 def _set_threads(args) -> None:
     if args.threads:
         import torch
@@ -281,7 +292,8 @@ def cmd_train(args) -> None:
                      checkpoint_minutes=args.checkpoint_minutes,
                      max_minutes=args.max_minutes, init_weights=args.init_weights, stage=args.stage,
                      lambda_c=args.lambda_c, vimco_samples=args.vimco_samples, table_lr=args.table_lr,
-                     bf16=args.bf16, downscale=args.downscale, rate_sandwich=args.rate_sandwich, ema=args.ema)
+                     bf16=args.bf16, downscale=args.downscale, rate_sandwich=args.rate_sandwich, ema=args.ema,
+                     lambda_range=args.lambda_range)
     path = train(tc)
     if os.environ.get("RANK", "0") == "0":
         print(f"exported {path}")
@@ -461,6 +473,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="put q = 0 and q = 1 in every batch (the rest uniform)")
     t.add_argument("--ema", type=float, default=0.0,
                    help="export an exponential moving average of the weights with this decay (e.g. 0.999; default off)")
+    t.add_argument("--lambda-range", type=_lambda_range, metavar="LOW,HIGH",
+                   help="lambda at q = 0 and q = 1 (default: the config's; e.g. 0.001,0.18); "
+                        "the quality gains are re-read at the new lambdas; kept by --resume")
     t.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     t.set_defaults(func=cmd_train)
 

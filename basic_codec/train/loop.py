@@ -12,7 +12,7 @@ import json
 import math
 from collections import deque
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +65,7 @@ class TrainConfig:
     downscale: float = 1.0  # each crop comes from the image scaled by U(downscale, 1): < 1 removes JPEG artifacts
     rate_sandwich: bool = False  # the first two images of every batch at q = 0 and q = 1
     ema: float = 0.0  # decay of an exponential moving average of the weights, exported instead (0: off)
+    lambda_range: tuple[float, float] | None = None  # override the config's (lambda(q=0), lambda(q=1))
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -75,6 +76,10 @@ class TrainConfig:
             raise ValueError(f"downscale must be in [0.1, 1], got {self.downscale}")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"ema decay must be in [0, 1), got {self.ema}")
+        if self.lambda_range is not None:
+            lo, hi = self.lambda_range
+            if not 0 < lo < hi:
+                raise ValueError(f"lambda range must be 0 < low < high, got {lo}, {hi}")
 
 
 STAGES = ("backbone", "structure")
@@ -119,6 +124,22 @@ def rd_loss(model: BasicModel, x: torch.Tensor, q: torch.Tensor, s: Structure) -
     return loss, {"bpp": float(bpp.detach().mean()), "mse": float(mse.detach().mean()), "psnr": float(psnr)}
 
 
+def _target_config(tc: TrainConfig, current: ModelConfig) -> ModelConfig:
+    """The config to train: --config's preset if it names another one, else `current`; with
+    --lambda-range applied."""
+    cfg = preset(tc.config) if tc.config and tc.config != current.name else current
+    if tc.lambda_range is not None:
+        cfg = replace(cfg, lambda_min=float(tc.lambda_range[0]), lambda_max=float(tc.lambda_range[1]))
+    return cfg
+
+
+def _saved_train_config(out: Path) -> dict:
+    try:
+        return json.loads((out / "train_config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def train(tc: TrainConfig) -> Path:
     d = setup(tc.batch)
     out = Path(tc.out)
@@ -128,14 +149,19 @@ def train(tc: TrainConfig) -> Path:
     torch.manual_seed(tc.seed)
     rng = np.random.default_rng(tc.seed)
     prior_steps = 0
+    if tc.lambda_range is None and ckpt.exists():  # a resumed run keeps the range it started with
+        saved = _saved_train_config(out)
+        if saved.get("lambda_range"):
+            tc = replace(tc, lambda_range=tuple(saved["lambda_range"]))
     if tc.init_weights:
         model, _, init_meta = load_weights(tc.init_weights)
         prior_steps = int(init_meta.get("trained_steps", 0))
-        if tc.config and tc.config != model.cfg.name:
-            model = grow(model, preset(tc.config))  # warm start of a larger model
+        target = _target_config(tc, model.cfg)
+        if target != model.cfg:
+            model = grow(model, target)  # warm start of a larger model and/or another lambda range
         model.train()
     else:
-        model = BasicModel(preset(tc.config or "basic-s"))
+        model = BasicModel(_target_config(tc, preset(tc.config or "basic-s")))
     cfg = model.cfg
     model.batch_share = (d.rank, d.world)
     model.train_bf16 = tc.bf16

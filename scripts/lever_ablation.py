@@ -1,0 +1,165 @@
+#!/usr/bin/env python
+"""One-lever ablations of issue 17 at equal CPU minutes, scored on the validation split.
+
+    python scripts/lever_ablation.py ../shared/data/train --minutes 12 [--doc docs/TRAINING.md]
+
+Every run starts from the same weights (default: the shipped ones), trains `--minutes` on one
+thread (two runs side by side, one core each) with the same peak lr and a plan long enough that
+the lr stays near its peak, and is scored before and after on the centre crops of the 5 %
+validation split (never Kodak) with rounded latents:
+- RD loss = bpp + lambda * 255^2 * MSE at the same three lambdas for every run (the old range's
+  ends and middle: 0.0018, 0.0093, 0.0483), so runs with another q -> lambda map compare fairly;
+- for the widest structure (the top of the dial) and the narrowest (the bottom);
+- with PSNR at the run's own q = 1 and bpp at its q = 0 (where the dial ends).
+Writes the table between `<!-- levers:start -->` and `<!-- levers:end -->` in --doc.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from basic_codec.bench.report import replace_block
+from basic_codec.bench.run import machine
+from basic_codec.ops.metrics import psnr_from_mse
+from basic_codec.structure import Structure
+from basic_codec.train.grow import grow
+from basic_codec.train.loop import TrainConfig, _target_config
+from basic_codec.train.search import validation_crops
+from basic_codec.weights import load_weights, model_id
+
+START, END = "<!-- levers:start -->", "<!-- levers:end -->"
+LAMBDAS = (0.0018, 0.0093, 0.0483)
+
+
+@dataclass(frozen=True)
+class Lever:
+    name: str
+    what: str
+    args: tuple[str, ...]
+
+
+LEVERS = (
+    Lever("base", "current recipe (basic-s, lambda 0.0018..0.0483)", ()),
+    Lever("capacity", "basic-m widths (top 192) and M = 192, same lambda range",
+          ("--config", "basic-m", "--lambda-range", "0.0018,0.0483")),
+    Lever("lambda", "lambda range 0.001..0.18 + rate sandwich", ("--lambda-range", "0.001,0.18", "--rate-sandwich")),
+    Lever("downscale", "crops from images scaled by U(0.5, 1)", ("--downscale", "0.5")),
+    Lever("ema", "export the EMA (decay 0.999) of the weights", ("--ema", "0.999")),
+    Lever("all", "all four (run m1's recipe)", ("--config", "basic-m", "--rate-sandwich", "--downscale", "0.5",
+                                                "--ema", "0.999")),
+)
+
+
+def q_for(cfg, lam: float) -> float:
+    return (math.log(lam) - math.log(cfg.lambda_min)) / (math.log(cfg.lambda_max) - math.log(cfg.lambda_min))
+
+
+@torch.inference_mode()
+def measure(model, x: torch.Tensor, s: Structure, q: float) -> tuple[float, float]:
+    """(bpp, MSE) of structure s at quality q (may lie outside [0, 1]) with rounded latents."""
+    out = model(x, torch.full((x.shape[0],), q), s, noise=False)
+    bpp = (out["bits_y"] + out["bits_z"]) / (x.shape[2] * x.shape[3])
+    mse = F.mse_loss(out["x_hat"].clamp(0, 1), x, reduction="none").mean(dim=(1, 2, 3))
+    return float(bpp.mean()), float(mse.mean())
+
+
+def scores(model, x: torch.Tensor) -> dict:
+    cfg = model.cfg
+    n, ks = len(cfg.widths), cfg.partite_options
+    out = {}
+    for name, s in (("top", Structure.uniform(n - 1, max(ks))), ("bottom", Structure.uniform(0, min(ks)))):
+        rd = []
+        for lam in LAMBDAS:
+            bpp, mse = measure(model, x, s, q_for(cfg, lam))
+            rd.append(bpp + lam * 255**2 * mse)
+        out[f"{name}_rd"] = sum(rd) / len(rd)
+    top = Structure.uniform(n - 1, max(ks))
+    out["psnr_q1"] = float(psnr_from_mse(torch.tensor(measure(model, x, top, 1.0)[1])))
+    out["bpp_q0"] = measure(model, x, top, 0.0)[0]
+    return out
+
+
+def start_model(init: str, lever: Lever):
+    """The model a run of this lever starts from (grown / re-anchored as `train` does)."""
+    model, _, _ = load_weights(init)
+    argv = list(lever.args)
+    config = argv[argv.index("--config") + 1] if "--config" in argv else None
+    lr = argv[argv.index("--lambda-range") + 1] if "--lambda-range" in argv else None
+    tc = TrainConfig(data="", out="", config=config,
+                     lambda_range=tuple(float(v) for v in lr.split(",")) if lr else None)
+    target = _target_config(tc, model.cfg)
+    return grow(model, target) if target != model.cfg else model
+
+
+def last_step(run: Path) -> int:
+    lines = (run / "log.jsonl").read_text().splitlines()
+    return json.loads(lines[-1])["step"] if lines else 0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("data", help="the training folder (its 5%% validation split scores the runs)")
+    ap.add_argument("--init", default="basic_codec/pretrained/basic-s.safetensors", help="weights every run starts from")
+    ap.add_argument("--minutes", type=float, default=12.0, help="training minutes of each run (one thread)")
+    ap.add_argument("--lr", default="2e-4", help="peak lr of every run")
+    ap.add_argument("--runs", default="runs/levers", help="folder of the runs (one sub-folder per lever)")
+    ap.add_argument("--only", help="comma-separated lever names (default: all)")
+    ap.add_argument("--crop", type=int, default=256, help="centre crop of each validation image")
+    ap.add_argument("--doc", help="write the table into this markdown file")
+    args = ap.parse_args()
+    levers = [lv for lv in LEVERS if not args.only or lv.name in args.only.split(",")]
+    root = Path(args.runs)
+    todo = [lv for lv in levers if not (root / lv.name / "weights.safetensors").exists()]
+    for i in range(0, len(todo), 2):  # two runs side by side, one core each
+        procs = []
+        for lv in todo[i : i + 2]:
+            cmd = [sys.executable, "-m", "basic_codec", "train", args.data, "--out", str(root / lv.name),
+                   "--init-weights", args.init, "--lr", args.lr, "--steps", "100000", "--bf16", "--threads", "1",
+                   "--max-minutes", str(args.minutes), "--checkpoint-minutes", str(args.minutes + 5), *lv.args]
+            print(" ".join(cmd[2:]), flush=True)
+            (root / lv.name).mkdir(parents=True, exist_ok=True)
+            procs.append(subprocess.Popen(cmd, stdout=open(root / f"{lv.name}.log", "w"), stderr=subprocess.STDOUT))
+        if any(p.wait() for p in procs):
+            sys.exit("lever_ablation.py: error: a training run failed; see its log in " + str(root))
+    torch.set_num_threads(2)
+    x = validation_crops(args.data, args.crop)
+    rows = []
+    for lv in levers:
+        before = scores(start_model(args.init, lv), x)
+        after = scores(load_weights(root / lv.name / "weights.safetensors")[0], x)
+        rows.append((lv, last_step(root / lv.name), before, after))
+        print(lv.name, before, after, flush=True)
+    base = next((r for r in rows if r[0].name == "base"), None)
+    lines = [f"Measured {datetime.date.today()} on {machine()} by `python scripts/lever_ablation.py {args.data} "
+             f"--minutes {args.minutes:g} --crop {args.crop}`: every run from model {model_id(load_weights(args.init)[0])}, "
+             f"{args.minutes:g} minutes on one core (two runs side by side), peak lr {args.lr}, bf16; "
+             f"{x.shape[0]} validation crops of {args.crop} px, rounded latents. RD loss = mean over lambda in "
+             f"{', '.join(map(str, LAMBDAS))} of bpp + lambda 255^2 MSE (lower is better; the change is after - "
+             "before, and after - base's after).", "",
+             "| lever | what | CPU min | steps | top RD before -> after | bottom RD before -> after "
+             "| vs base after (top / bottom) | top PSNR at q = 1 | top bpp at q = 0 |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for lv, steps, b, a in rows:
+        vs = (f"{a['top_rd'] - base[3]['top_rd']:+.4f} / {a['bottom_rd'] - base[3]['bottom_rd']:+.4f}"
+              if base else "-")
+        lines.append(f"| {lv.name} | {lv.what} | {args.minutes:g} | {steps:,} | {b['top_rd']:.4f} -> {a['top_rd']:.4f} "
+                     f"| {b['bottom_rd']:.4f} -> {a['bottom_rd']:.4f} | {vs} | {b['psnr_q1']:.2f} -> {a['psnr_q1']:.2f} dB "
+                     f"| {b['bpp_q0']:.3f} -> {a['bpp_q0']:.3f} |")
+    table = "\n".join(lines)
+    print(table)
+    if args.doc:
+        replace_block(Path(args.doc), START, END, table)
+        print(f"wrote {args.doc}")
+
+
+if __name__ == "__main__":
+    main()
