@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 import io
-import math
 import numbers
 import operator
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from . import format as fmt
@@ -25,7 +22,7 @@ from .ops import fixed_point as fx
 from .progress import Progress
 from .errors import FormatError, InputError, ModelMismatchError
 from .imageio import Picture, picture
-from .structure import Level, Structure, cost, pick_level
+from .structure import Level, Structure, pick_level
 from .weights import load_weights, model_id
 
 

@@ -6,12 +6,14 @@ outputs are written to a temporary file and renamed, so a failure never leaves h
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
 from pathlib import Path
 
 from . import format as fmt
+from .config import QUALITY_GRID
 from .errors import CodecError, InputError
 from .files import is_stdio, out_path, read_bytes
 from .version import __version__
@@ -219,11 +221,9 @@ def cmd_bench(args) -> None:
     levels = tuple(int(v) for v in args.levels.split(",")) if args.levels else None
     baselines = tuple(b for b in args.baselines.split(",") if b) if args.baselines != "none" else ()
     if baselines:
-        try:
-            import imagecodecs  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("imagecodecs") is None:
             raise InputError("baselines need the bench extra: pip install -e '.[bench]' "
-                             "(or pass --baselines none)") from None
+                             "(or pass --baselines none)")
     report = args.report if args.report is not None else str(Path(args.out) / "RESULTS.md")
     cfg = BenchConfig(args.images, args.out, quals, levels, baselines, anchors=args.anchors, report=report or None,
                       name=args.name, limit=args.limit)
@@ -255,7 +255,6 @@ def cmd_demo(args) -> None:
     import time
 
     import numpy as np
-    from PIL import Image
 
     from .imageio import read_picture
     from .ops.metrics import psnr_from_mse
@@ -422,7 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="measure every level (and classical codecs) on a folder of images")
     b.add_argument("images", help="folder of images (e.g. ../shared/data/kodak)")
     b.add_argument("--out", default="results/bench", help="per-image JSON lines + aggregate.json (resumable)")
-    b.add_argument("--qualities", default="0,0.3333,0.6667,1", help="comma-separated, in [0, 1]")
+    b.add_argument("--qualities", default=",".join(f"{q:g}" for q in QUALITY_GRID),
+                   help="comma-separated, in [0, 1] (default %(default)s)")
     b.add_argument("--levels", help="comma-separated (default: all)")
     b.add_argument("--baselines", default="jpeg,webp,jpeg2000,avif,jpegxl", help="comma-separated or 'none'")
     b.add_argument("--anchors", help="published anchors folder (default: ../shared/anchors)")

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+
+
+# The qualities that bench, search and the ablation scripts measure: four points over the whole
+# dial. Written as the decimals a user types (`--qualities 0,0.3333,0.6667,1`), so the CLI's
+# default, the records' keys and the docs agree (1/3 would be a different q16, hence other bytes).
+QUALITY_GRID: tuple[float, ...] = (0.0, 0.3333, 0.6667, 1.0)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .ops.metrics import rd_loss
+
 MAX_EFFORT = 9
 
 
@@ -90,7 +92,7 @@ def _objective(model, x, y, z, s, lam, inv_gain, rounder, whs, ws, valid) -> tor
         y_hat = torch.where(mask, r + mean, torch.zeros_like(y) if y_hat is None else y_hat)
     x_hat = model.g_s(y_hat * inv_gain, ws).clamp(0, 1)  # as the decoder clamps
     h, w = valid
-    return bits / (h * w) + lam * 255**2 * F.mse_loss(x_hat[..., :h, :w], x[..., :h, :w])
+    return rd_loss(bits / (h * w), F.mse_loss(x_hat[..., :h, :w], x[..., :h, :w]), lam)
 
 
 def _descend(model, x, y, s, effort_plan, lam, inv_gain, gen, wha, whs, ws, progress, valid):

@@ -7,7 +7,6 @@ first) is said with a `CodecWarning`.
 from __future__ import annotations
 
 import io
-import numbers
 import sys
 import warnings
 from dataclasses import dataclass
@@ -35,6 +34,13 @@ class Picture:
 
 
 ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+def load_rgb(path: str | Path) -> np.ndarray:
+    """A file's pixels as stored, as HxWx3 uint8: how training and benchmark sets are read (no
+    EXIF rotation, no warnings; the user-facing readers are `read_image`/`read_picture`)."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
 
 
 def _has_alpha(img: Image.Image) -> bool:

@@ -42,6 +42,13 @@ class Structure:
     def uniform(cls, index: int, partites: int) -> "Structure":
         return cls(index, index, index, index, partites)
 
+    @classmethod
+    def random(cls, cfg: ModelConfig, rng) -> "Structure":
+        """Every edge's width and K uniform (rng: a numpy Generator): what keeps every width
+        trained, and the structure stage's baseline."""
+        widths = (int(i) for i in rng.integers(0, len(cfg.widths), size=4))
+        return cls(*widths, int(rng.choice(cfg.partite_options)))
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
-import torch
 from safetensors import safe_open
 from safetensors.torch import save
 

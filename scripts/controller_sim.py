@@ -17,7 +17,8 @@ import torch
 
 from basic_codec.config import preset
 from basic_codec.train.controller import Controller, round_trip_macs, temperature
-from basic_codec.train.structure_stage import controller_terms, random_structure
+from basic_codec.structure import Structure
+from basic_codec.train.structure_stage import controller_terms
 
 
 def toy_rd(s, content: float) -> float:
@@ -35,7 +36,7 @@ def run(lr: float, lambda_c: float, entropy: float, steps: int = 3000) -> str:
             g["lr"] = lr * min(1.0, (t + 1) / 300)
         c, q = ctrl.target(rng.random()), rng.random()
         ch = ctrl.sample(c, q, temperature(t / steps), rng.random(ctrl.n_uniforms))
-        baseline = random_structure(cfg, rng)
+        baseline = Structure.random(cfg, rng)
         content = float(np.exp(rng.normal(0, 0.3)))
         reinforce, penalty, _ = controller_terms(ch, toy_rd(ch.structure, content * (1 + 0.05 * rng.normal())),
                                                  toy_rd(baseline, content * (1 + 0.03 * rng.normal())),

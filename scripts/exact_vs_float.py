@@ -26,10 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from basic_codec.config import QUALITY_GRID
 from basic_codec.bench.bdrate import bd_rate  # noqa: E402
 from basic_codec.progress import Progress  # noqa: E402
 
-QUALITIES = (0.0, 1 / 3, 2 / 3, 1.0)
+QUALITIES = QUALITY_GRID
 
 # Runs inside each tree (old and new code alike): only the public API both versions have.
 WORKER = r"""

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from basic_codec.config import QUALITY_GRID
 from basic_codec.bench.report import replace_block
 from basic_codec.bench.run import machine
 from basic_codec.context import default_assignment, fixed_assignment
@@ -32,7 +33,7 @@ from basic_codec.train.search import DEFAULT_CROP, learned_table, learned_tables
 from basic_codec.weights import load_weights, model_id
 
 START, END = "<!-- ablation:start -->", "<!-- ablation:end -->"
-QUALITIES = (0.0, 1 / 3, 2 / 3, 1.0)
+QUALITIES = QUALITY_GRID
 
 
 def controller_vs_random(model, x, choices, n_random: int, tolerance: float, rng) -> list[str]:

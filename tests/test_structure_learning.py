@@ -7,6 +7,7 @@ from safetensors.torch import load_file
 
 from basic_codec.config import preset
 from basic_codec.context import PartiteTables
+from basic_codec.structure import Structure
 from basic_codec.train.controller import Controller, round_trip_macs
 from basic_codec.train.loop import TrainConfig, train
 from basic_codec.train.search import controller_structures
@@ -119,11 +120,11 @@ def test_controller_spends_its_budget_where_the_rd_loss_gains():
     """Toy RD loss that only a wide g_s lowers: within the budget, the controller learns to
     pick a wide g_s (score-function term against a random baseline) and to stay under the
     budget (penalty)."""
-    from basic_codec.train.structure_stage import controller_terms, random_structure
+    from basic_codec.train.structure_stage import controller_terms
 
     def toy(ctrl, budget, rng):
         ch = ctrl.sample(budget, 0.5, 0.5, rng.random(ctrl.n_uniforms))
-        baseline = random_structure(ctrl.cfg, rng)
+        baseline = Structure.random(ctrl.cfg, rng)
         reinforce, penalty, _ = controller_terms(ch, 1.0 - 0.1 * ch.structure.g_s, 1.0 - 0.1 * baseline.g_s,
                                                  budget, 1.0, 0.01)
         return reinforce + penalty

@@ -6,7 +6,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from basic_codec.structure import Structure
-from basic_codec.train.loop import TrainConfig, rd_loss, train
+from basic_codec.train.loop import TrainConfig, batch_loss, train
 from basic_codec.weights import load_weights
 
 
@@ -28,7 +28,7 @@ def _eval_loss(model, x):
     torch.manual_seed(123)
     s = Structure.uniform(len(model.cfg.widths) - 1, 4)
     with torch.no_grad():
-        loss, _ = rd_loss(model, x, torch.full((x.shape[0],), 0.5), s)
+        loss, _ = batch_loss(model, x, torch.full((x.shape[0],), 0.5), s)
     return float(loss)
 
 
@@ -88,7 +88,7 @@ def test_bf16_keeps_the_entropy_model_in_float32(data_dir):
         torch.manual_seed(1)
         out = model(x, q, s)
         assert all(out[k].dtype == torch.float32 for k in ("x_hat", "bits_y", "bits_z"))
-        losses[bf16], _ = rd_loss(model, x, q, s)
+        losses[bf16], _ = batch_loss(model, x, q, s)
     assert losses[True].item() != losses[False].item()  # bfloat16 did run
     assert abs(losses[True].item() / losses[False].item() - 1) < 0.01
     losses[True].backward()

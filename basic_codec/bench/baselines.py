@@ -27,19 +27,16 @@ are comparable between codecs and with a single-core decoder.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .anchors import Curve
 from .metrics import ms_ssim as _ms_ssim
 from .metrics import psnr as _psnr
 
 __all__ = [
-    "SETTINGS", "CODECS", "CodecUnavailableError", "available_codecs", "encode", "decode",
-    "measure_baseline", "measure_curve", "to_curve",
+    "SETTINGS", "CODECS", "CodecUnavailableError", "available_codecs", "measure_baseline",
 ]
 
 
@@ -130,16 +127,8 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def encode(codec_name: str, image: np.ndarray, setting: float) -> bytes:
-    """Encode an HxWx3 uint8 image with ``codec_name`` at ``setting`` (see :data:`SETTINGS`)."""
-    spec, enc, _ = _functions(codec_name)
-    return bytes(enc(_check_image(image), **{spec.setting_kw: setting}, **spec.options))
 
 
-def decode(codec_name: str, data: bytes) -> np.ndarray:
-    """Decode bytes produced by :func:`encode` back to an HxWx3 uint8 array."""
-    _, _, dec = _functions(codec_name)
-    return np.asarray(dec(data, **_DECODE_OPTIONS.get(codec_name, {})))
 
 
 def measure_baseline(codec_name: str, image: np.ndarray, setting: float) -> dict[str, Any]:
@@ -166,31 +155,3 @@ def measure_baseline(codec_name: str, image: np.ndarray, setting: float) -> dict
         "bpp": len(data) * 8.0 / (h * w), "psnr": _psnr(img, rec), "ms_ssim": _ms_ssim(img, rec),
         "enc_s": t1 - t0, "dec_s": t2 - t1,
     }
-
-
-def measure_curve(codec_name: str, images: Iterable[np.ndarray],
-                  settings: Sequence[float] | None = None) -> list[dict[str, Any]]:
-    """Mean over ``images`` of each :func:`measure_baseline` field, one dict per setting.
-
-    PSNR is the mean of per-image PSNRs, like the published Kodak anchors.
-    """
-    imgs = list(images)
-    if not imgs:
-        raise ValueError("no images given")
-    rows = []
-    for s in SETTINGS[codec_name] if settings is None else settings:
-        per = [measure_baseline(codec_name, im, s) for im in imgs]
-        row: dict[str, Any] = {"codec": codec_name, "setting": s, "n_images": len(per)}
-        for key in ("bpp", "psnr", "enc_s", "dec_s"):
-            row[key] = float(np.mean([p[key] for p in per]))
-        ms = [p["ms_ssim"] for p in per]
-        row["ms_ssim"] = None if any(m is None for m in ms) else float(np.mean(ms))
-        rows.append(row)
-    return rows
-
-
-def to_curve(codec_name: str, rows: Sequence[dict[str, Any]]) -> Curve:
-    """Wrap :func:`measure_curve` rows as a measured (not published) :class:`Curve`."""
-    return Curve(f"measured/{codec_name}", CODECS[codec_name].label,
-                 [(r["bpp"], r["psnr"]) for r in rows], source="measured with imagecodecs",
-                 published=False)

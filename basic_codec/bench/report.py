@@ -189,7 +189,7 @@ def speed_section(speed: dict) -> str:
     """`bench --speed`: seconds per level on one image, split into network and entropy coding."""
     rows = speed["levels"]
     top = max(rows, key=lambda r: r["dec_kmac_per_px"])
-    lines = [f"\n## Speed per level (`bench --speed`)\n",
+    lines = ["\n## Speed per level (`bench --speed`)\n",
              f"One image ({speed['image']}), every level timed in the same run, median of {speed['repeats']}; "
              "entropy = time inside the constriction coder, network = the rest.\n",
              "| level | dec kMAC/px | enc s | enc entropy s | dec s | dec network s | dec entropy s | entropy share of decode | decode speed-up vs top |",

@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import os
 import platform
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from ..api import Codec
+from ..config import QUALITY_GRID
+from ..files import IMAGE_EXTENSIONS
+from ..imageio import load_rgb
 from ..progress import Progress
+from ..ops.metrics import rd_loss
 from .metrics import ms_ssim, psnr
 
-DEFAULT_QUALITIES = (0.0, 1 / 3, 2 / 3, 1.0)
 ALL_BASELINES = ("jpeg", "webp", "jpeg2000", "avif", "jpegxl")
 
 
@@ -31,7 +33,7 @@ ALL_BASELINES = ("jpeg", "webp", "jpeg2000", "avif", "jpegxl")
 class BenchConfig:
     images: str
     out: str
-    qualities: tuple[float, ...] = DEFAULT_QUALITIES
+    qualities: tuple[float, ...] = QUALITY_GRID
     levels: tuple[int, ...] | None = None  # None: every level
     baselines: tuple[str, ...] = ALL_BASELINES
     anchors: str | None = None  # ../shared/anchors by default when it exists
@@ -41,15 +43,10 @@ class BenchConfig:
 
 
 def _images(folder: str, limit: int | None) -> list[Path]:
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".ppm"))
+    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
         raise FileNotFoundError(f"no images in {folder}")
     return files[:limit] if limit else files
-
-
-def _load_rgb(p: Path) -> np.ndarray:
-    with Image.open(p) as im:
-        return np.asarray(im.convert("RGB"))
 
 
 def speed_image(folder: str) -> tuple[str, np.ndarray]:
@@ -58,8 +55,8 @@ def speed_image(folder: str) -> tuple[str, np.ndarray]:
     for p in files:
         with Image.open(p) as im:
             if im.size == (768, 512):
-                return p.name, _load_rgb(p)
-    return files[0].name, _load_rgb(files[0])
+                return p.name, load_rgb(p)
+    return files[0].name, load_rgb(files[0])
 
 
 def _done(path: Path, key_fields: tuple[str, ...]) -> tuple[set, list[dict]]:
@@ -139,9 +136,15 @@ def run(cfg: BenchConfig, codec: Codec) -> dict:
                               if (f.name, name, s) not in bdone]
     bar = Progress(len(jobs) + len(baseline_jobs), "bench")
     cache: dict[Path, np.ndarray] = {}
+
+    def image(f: Path) -> np.ndarray:  # each file read once, whichever codec needs it first
+        if f not in cache:
+            cache[f] = load_rgb(f)
+        return cache[f]
+
     with open(ours_path, "a") as log:
         for f, q, lv in jobs:
-            img = cache[f] if f in cache else cache.setdefault(f, _load_rgb(f))
+            img = image(f)
             rec = {"image": f.name, "model": model, **measure_ours(codec, img, q, lv)}
             log.write(json.dumps(rec) + "\n")
             log.flush()
@@ -149,7 +152,7 @@ def run(cfg: BenchConfig, codec: Codec) -> dict:
     if baseline_jobs:
         with open(out / "baselines.jsonl", "a") as log:
             for f, name, s in baseline_jobs:
-                img = cache[f] if f in cache else cache.setdefault(f, _load_rgb(f))
+                img = image(f)
                 rec = {"image": f.name, **bl.measure_baseline(name, img, s)}
                 log.write(json.dumps(rec) + "\n")
                 log.flush()
@@ -158,7 +161,7 @@ def run(cfg: BenchConfig, codec: Codec) -> dict:
     ours_rows = [r for r in _done(ours_path, ())[1] if r["model"] == model and r["image"] in names
                  and r["level"] in levels and round(r["quality"], 6) in {round(q, 6) for q in cfg.qualities}]
     for r in ours_rows:  # the training objective, per image: bpp + lambda(q) 255^2 MSE
-        r["rd_loss"] = r["bpp"] + codec.cfg.lmbda(r["quality"]) * 255**2 * 10 ** (-r["psnr"] / 10)
+        r["rd_loss"] = rd_loss(r["bpp"], 10 ** (-r["psnr"] / 10), codec.cfg.lmbda(r["quality"]))
     base_rows = [r for r in _done(out / "baselines.jsonl", ())[1]
                  if r["image"] in names and r["codec"] in cfg.baselines]
     from ..api import describe_level

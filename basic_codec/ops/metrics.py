@@ -1,5 +1,5 @@
-"""PSNR from an MSE, for floats, numpy arrays and torch tensors alike: the one formula that
-training (torch, images in [0, 1]) and benchmarks (numpy, 0..255) share."""
+"""The measures everything shares: PSNR from an MSE and the RD objective, for floats, numpy
+arrays and torch tensors alike (training: torch, images in [0, 1]; benchmarks: numpy, 0..255)."""
 from __future__ import annotations
 
 import math
@@ -18,3 +18,19 @@ def psnr_from_mse(mse, peak: float = 1.0):
 
         return 10 * np.log10(peak * peak / np.maximum(mse, FLOOR * peak * peak))
     return 10 * math.log10(peak * peak / max(float(mse), FLOOR * peak * peak))
+
+
+def rd_loss(bpp, mse, lmbda):
+    """The objective everything trains, searches and reports: bpp + lambda 255^2 MSE, with the
+    MSE of images in [0, 1] (so lambda is on CompressAI's scale). Floats, arrays or tensors."""
+    return bpp + lmbda * 255**2 * mse
+
+
+def rate_and_mse(out: dict, x, clamp: bool = False):
+    """Per-image (bpp, MSE) of a model output (`bits_y`, `bits_z`, `x_hat`) against x (N, 3, H, W);
+    clamp=True scores the picture the decoder shows (clamped to [0, 1])."""
+    import torch.nn.functional as F
+
+    bpp = (out["bits_y"] + out["bits_z"]) / (x.shape[2] * x.shape[3])
+    x_hat = out["x_hat"].clamp(0, 1) if clamp else out["x_hat"]
+    return bpp, F.mse_loss(x_hat, x, reduction="none").mean(dim=(1, 2, 3))

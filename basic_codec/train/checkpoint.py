@@ -5,13 +5,14 @@ Checkpoints are written atomically, so a run killed mid-write leaves the previou
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
+
+from ..files import atomic_write_bytes
 
 
 def _named(modules: torch.nn.Module | dict[str, torch.nn.Module]) -> dict[str, torch.nn.Module]:
@@ -30,9 +31,7 @@ def save_checkpoint(path: Path, modules: torch.nn.Module | dict[str, torch.nn.Mo
     tensors["rng.torch"] = torch.get_rng_state()
     meta = {"info": json.dumps(info), "param_groups": json.dumps(opt["param_groups"]),
             "rng.numpy": json.dumps(rng.bit_generator.state)}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, save(tensors, metadata=meta))
 
 
 def checkpoint_info(path: Path) -> dict:

@@ -8,14 +8,16 @@ import numpy as np
 import torch
 from PIL import Image
 
-EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm"}
+from ..files import IMAGE_EXTENSIONS
+from ..imageio import load_rgb
+
 
 
 def list_images(root: str | Path) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"not a directory: {root}")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
     if not files:
         raise FileNotFoundError(f"no images (png/jpeg/...) under {root}")
     return files
@@ -33,11 +35,6 @@ def split(root: str | Path, percent: int = 5) -> tuple[list[Path], list[Path]]:
     val = [p for p in files if is_validation(p, root, percent)]
     train = [p for p in files if not is_validation(p, root, percent)]
     return train, val
-
-
-def load_rgb(path: Path) -> np.ndarray:
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
 
 
 class CropSampler:

@@ -9,18 +9,15 @@ compute target and quality, partite tables are learned with VIMCO, the backbone 
 from __future__ import annotations
 
 import json
-import math
-from collections import deque
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from ..ops.metrics import psnr_from_mse
+from ..ops.metrics import psnr_from_mse, rate_and_mse, rd_loss
 from ..codec import BasicModel
 from ..config import ModelConfig, preset
 from ..errors import CodecError
@@ -32,6 +29,7 @@ from .controller import Controller
 from .structure_stage import structure_loss
 from .data import CropSampler, split
 from .grow import grow
+from .parts import CheckpointClock, RunLog, SpikeGuard, lr_at, set_lr
 from .distributed import setup, teardown
 
 
@@ -94,32 +92,17 @@ def weights_extra(trained_steps: int, controller: Controller | None) -> dict:
     return extra
 
 
-def lr_at(step: int, tc: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay from lr to min_lr over the planned run."""
-    if step < tc.warmup:
-        return tc.lr * (step + 1) / tc.warmup
-    t = min(1.0, (step - tc.warmup) / max(1, tc.steps - tc.warmup))
-    return tc.min_lr + 0.5 * (tc.lr - tc.min_lr) * (1 + math.cos(math.pi * t))
-
-
 def sample_structure(step: int, cfg: ModelConfig, rng: np.random.Generator) -> Structure:
-    n = len(cfg.widths)
-    k = int(rng.choice(cfg.partite_options))
-    if step % 4 == 0:
-        return Structure.uniform(n - 1, k)
-    if step % 4 == 1:
-        return Structure.uniform(0, k)
-    return Structure(*(int(i) for i in rng.integers(0, n, size=4)), k)
+    """The sandwich rule: the widest structure every 4th step, the narrowest the next, otherwise
+    each edge's width at random; K uniform."""
+    if step % 4 in (0, 1):
+        return Structure.uniform(len(cfg.widths) - 1 if step % 4 == 0 else 0, int(rng.choice(cfg.partite_options)))
+    return Structure.random(cfg, rng)
 
 
-def rd_loss(model: BasicModel, x: torch.Tensor, q: torch.Tensor, s: Structure) -> tuple[torch.Tensor, dict]:
-    cfg = model.cfg
-    out = model(x, q, s)
-    pixels = x.shape[2] * x.shape[3]
-    bpp = (out["bits_y"] + out["bits_z"]) / pixels
-    mse = F.mse_loss(out["x_hat"], x, reduction="none").mean(dim=(1, 2, 3))
-    lmbda = torch.tensor([cfg.lmbda(float(v)) for v in q])
-    loss = (bpp + lmbda * 255**2 * mse).mean()
+def batch_loss(model: BasicModel, x: torch.Tensor, q: torch.Tensor, s: Structure) -> tuple[torch.Tensor, dict]:
+    bpp, mse = rate_and_mse(model(x, q, s), x)
+    loss = rd_loss(bpp, mse, torch.tensor([model.cfg.lmbda(float(v)) for v in q])).mean()
     psnr = psnr_from_mse(mse.detach()).mean()
     return loss, {"bpp": float(bpp.detach().mean()), "mse": float(mse.detach().mean()), "psnr": float(psnr)}
 
@@ -178,14 +161,15 @@ def train(tc: TrainConfig) -> Path:
     optimizer = torch.optim.Adam(groups, lr=tc.lr)
     if tc.ema:
         modules["ema"] = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(tc.ema))
-    step, ema, skipped, lr_scale, rollbacks = 0, None, 0, 1.0, 0
+    step, lr_scale, rollbacks = 0, 1.0, 0
+    guard = SpikeGuard(window=50, limit=tc.rollback_spikes)
     if ckpt.exists():
         saved_stage = checkpoint_info(ckpt).get("stage", "backbone")
         if saved_stage != tc.stage:
             raise CodecError(f"{ckpt} is a {saved_stage}-stage run; resume it with --stage {saved_stage}, "
                              f"or start the {tc.stage} stage in a new folder with --init-weights")
         info = load_checkpoint(ckpt, modules, optimizer, rng)
-        step, ema, skipped = info["step"], info.get("ema"), info.get("skipped", 0)
+        step, guard.mean, guard.skipped = info["step"], info.get("ema"), info.get("skipped", 0)
         lr_scale, rollbacks = info.get("lr_scale", 1.0), info.get("rollbacks", 0)
         if d.main:
             print(f"resumed from {ckpt} at step {step}", flush=True)
@@ -195,16 +179,15 @@ def train(tc: TrainConfig) -> Path:
         (out / "train_config.json").write_text(json.dumps({**asdict(tc), "processes": d.world}, indent=2))
         print(f"{len(train_files)} training images, {len(val_files)} held out for validation"
               + (f"; {d.world} processes" if d.world > 1 else ""), flush=True)
-    log = open(out / "log.jsonl", "a") if d.main else None
+    log = RunLog(out / "log.jsonl", tc.log_every, enabled=d.main)
     bar = Progress(tc.steps, "train", start=step, enabled=d.main)
-    t_start = last_ckpt = time.monotonic()
+    t_start = time.monotonic()
+    clock = CheckpointClock(tc.checkpoint_minutes, last=t_start)
     first_step = step
-    recent: deque[bool] = deque(maxlen=50)
     model.train()
     while step < tc.steps:
-        lr = lr_at(step, tc) * lr_scale
-        for g in optimizer.param_groups:
-            g["lr"] = lr * g.get("peak", tc.lr) / tc.lr
+        lr = lr_at(step, tc.lr, tc.steps, tc.warmup, tc.min_lr) * lr_scale
+        set_lr(optimizer, lr, tc.lr)
         # every process draws the whole global batch (same RNG) and trains on its slice
         if tc.stage == "structure":
             x = d.slice(sampler.batch(tc.batch, rng))
@@ -218,70 +201,57 @@ def train(tc: TrainConfig) -> Path:
                 q_all[:2] = torch.tensor([0.0, 1.0])
             q = d.slice(q_all)
             x = d.slice(sampler.batch(tc.batch, rng))
-            loss, m = rd_loss(model, x, q, s)
+            loss, m = batch_loss(model, x, q, s)
             guard_value = float(loss.detach())
         # the spike guard watches the RD loss (the complexity penalty is large by design early on)
         loss_value, m["bpp"], m["mse"], m["psnr"] = d.mean([guard_value, m["bpp"], m["mse"], m["psnr"]])
         aux = model.prior.aux_loss(cfg.z_bound)
         optimizer.zero_grad(set_to_none=True)
-        # Spike guard: a loss far above its running average (or not finite) is skipped, not
-        # learned from; one bad step of a wide structure can otherwise wreck the shared weights.
-        spike = not math.isfinite(loss_value) or (ema is not None and loss_value > 10 * ema)
-        if not spike:
+        if not guard.is_spike(loss_value):
             (loss + aux).backward()
             d.average_gradients(params)
             torch.nn.utils.clip_grad_norm_(groups[0]["params"], tc.clip)  # the backbone's
             optimizer.step()
             if tc.ema:
                 modules["ema"].update_parameters(model)
-            ema = loss_value if ema is None else 0.98 * ema + 0.02 * loss_value
-        skipped += spike
-        recent.append(spike)
-        if sum(recent) >= tc.rollback_spikes and ckpt.exists():
-            # Diverging (many skipped steps in a row): go back to the last healthy checkpoint
-            # with half the learning rate; the data RNG runs on, so other batches follow.
+        if guard.diverging and ckpt.exists():
+            # Many skipped steps: go back to the last healthy checkpoint with half the learning
+            # rate; the data RNG runs on, so other batches follow.
             info = load_checkpoint(ckpt, modules, optimizer, None)
-            step, ema, lr_scale = info["step"], info.get("ema"), 0.5 * lr_scale
+            step, lr_scale = info["step"], 0.5 * lr_scale
+            guard.restart(info.get("ema"))
             rollbacks += 1
-            recent.clear()
             if rollbacks > tc.max_rollbacks:
                 raise CodecError(f"training diverged {rollbacks} times; last healthy checkpoint: {ckpt}")
-            if log:
-                log.write(json.dumps({"step": step, "rollback": rollbacks, "lr_scale": lr_scale,
-                                      "time": time.time()}) + "\n")
+            log.write({"step": step, "rollback": rollbacks, "lr_scale": lr_scale})
             if d.main:
                 print(f"\ndiverging: back to step {step}, learning rate x{lr_scale:g}", flush=True)
             bar.n = step
             continue
         step += 1
         bar.update(1, loss=loss_value, bpp=m["bpp"], psnr=m["psnr"])
-        if log and (step % tc.log_every == 0 or step == tc.steps):
-            rec = {"step": step, "loss": loss_value, "aux": float(aux.detach()), "lr": lr, **m,
-                   "widths": list(s.indices), "partites": s.partites,
-                   "dec_kmac": cost(cfg, s).decoder / 1000, "skipped": skipped, "steps_per_s": round(bar.rate(), 3),
-                   "time": time.time()}
-            log.write(json.dumps(rec) + "\n")
-            log.flush()
+        if log.wants(step, tc.steps):
+            log.write({"step": step, "loss": loss_value, "aux": float(aux.detach()), "lr": lr, **m,
+                       "widths": list(s.indices), "partites": s.partites, "dec_kmac": cost(cfg, s).decoder / 1000,
+                       "skipped": guard.skipped, "steps_per_s": round(bar.rate(), 3)})
         now = time.monotonic()
         # clocks differ between processes: process 0's decision counts for all
         out_of_time = d.any(d.main and tc.max_minutes is not None and now - t_start > tc.max_minutes * 60) or (
             tc.stop_after is not None and step - first_step >= tc.stop_after)
-        healthy = not any(recent)  # never checkpoint the start of a divergence
-        due = d.any(d.main and now - last_ckpt > tc.checkpoint_minutes * 60) and healthy
-        if due or step == tc.steps or out_of_time:
+        if d.any(d.main and clock.due(now, guard.healthy)) or step == tc.steps or out_of_time:
             if d.main:
                 save_checkpoint(ckpt, modules, optimizer, rng, {
-                    "step": step, "ema": ema, "skipped": skipped, "lr_scale": lr_scale, "rollbacks": rollbacks,
-                    "config": cfg.to_json(), "processes": d.world, "stage": tc.stage, "ema_decay": tc.ema,
-                    "prior_steps": prior_steps})
-            last_ckpt = now
+                    "step": step, "ema": guard.mean, "skipped": guard.skipped, "lr_scale": lr_scale,
+                    "rollbacks": rollbacks, "config": cfg.to_json(), "processes": d.world, "stage": tc.stage,
+                    "ema_decay": tc.ema, "prior_steps": prior_steps})
+            clock.written(now)
         if out_of_time:
             if d.main:
                 print(f"stopped at step {step}; --resume continues", flush=True)
             break
     model.eval()
-    if log:
-        log.close()
+    log.close()
+    if d.main:
         export = modules["ema"].module.eval() if tc.ema else model
         save_weights(export, out / "weights.safetensors",
                      extra=weights_extra(prior_steps + step, modules.get("controller")))

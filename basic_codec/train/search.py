@@ -17,14 +17,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from ..ops.metrics import psnr_from_mse
+from ..ops.metrics import psnr_from_mse, rate_and_mse, rd_loss
 from ..codec import BasicModel
+from ..config import QUALITY_GRID
 from ..context import fixed_assignment
 from ..progress import Progress
 from ..structure import Level, Structure, cost, make_levels
-from .data import load_rgb, split
+from ..imageio import load_rgb
+from .data import split
 
 
 # Larger crops than training's: the rate of K = 1 levels grows with image size, and at 256 px the
@@ -36,7 +37,7 @@ DEFAULT_CROP = 320
 class SearchConfig:
     data: str
     crop: int = DEFAULT_CROP
-    qualities: tuple[float, ...] = (0.0, 1 / 3, 2 / 3, 1.0)  # the whole quality range
+    qualities: tuple[float, ...] = QUALITY_GRID  # the whole quality range
     max_levels: int = 12
 
     def __post_init__(self) -> None:
@@ -86,13 +87,11 @@ def validation_crops(data: str, crop: int) -> torch.Tensor:
 def score(model: BasicModel, x: torch.Tensor, s: Structure, qualities: tuple[float, ...],
           assign: torch.Tensor | None = None) -> Score:
     """RD loss of structure s with rounded latents; `assign` overrides the partite table."""
-    cfg, pixels = model.cfg, x.shape[2] * x.shape[3]
+    cfg = model.cfg
     losses, bpps, psnrs = [], [], []
     for q in qualities:
-        out = model(x, torch.full((x.shape[0],), q), s, assign=assign, noise=False)
-        bpp = (out["bits_y"] + out["bits_z"]) / pixels
-        mse = F.mse_loss(out["x_hat"].clamp(0, 1), x, reduction="none").mean(dim=(1, 2, 3))
-        losses.append(float((bpp + cfg.lmbda(q) * 255**2 * mse).mean()))
+        bpp, mse = rate_and_mse(model(x, torch.full((x.shape[0],), q), s, assign=assign, noise=False), x, clamp=True)
+        losses.append(float(rd_loss(bpp, mse, cfg.lmbda(q)).mean()))
         bpps.append(float(bpp.mean()))
         psnrs.append(float(psnr_from_mse(mse).mean()))
     c = cost(cfg, s, model.steps(s))

@@ -14,9 +14,8 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from ..ops.metrics import psnr_from_mse
+from ..ops.metrics import psnr_from_mse, rate_and_mse, rd_loss
 from ..codec import BasicModel
 from ..structure import Structure
 from .controller import Choice, Controller, temperature
@@ -54,19 +53,11 @@ def controller_terms(choice: Choice, rd: float, baseline: float, c: float, lambd
     return reinforce, penalty, a
 
 
-def random_structure(cfg, rng: np.random.Generator) -> Structure:
-    """Every edge's width and K uniform: the baseline, and what keeps every width trained."""
-    n = len(cfg.widths)
-    return Structure(*(int(i) for i in rng.integers(0, n, size=4)), int(rng.choice(cfg.partite_options)))
-
-
 def _rd(model: BasicModel, x: torch.Tensor, q: torch.Tensor, lmbda: float, s, assigns) -> tuple[torch.Tensor, dict]:
     out = model(x, q, s, assigns=assigns)
-    pixels = x.shape[2] * x.shape[3]
-    bpp = (out["bits_y"] + out["bits_z"]) / pixels
-    mse = F.mse_loss(out["x_hat"], x, reduction="none").mean(dim=(1, 2, 3))
-    return (bpp + lmbda * 255**2 * mse).mean(), {"bpp": bpp.detach().mean(), "mse": mse.detach().mean(),
-                                                "bits_y_samples": out["bits_y_samples"] / pixels}
+    bpp, mse = rate_and_mse(out, x)
+    return rd_loss(bpp, mse, lmbda).mean(), {"bpp": bpp.detach().mean(), "mse": mse.detach().mean(),
+                                             "bits_y_samples": out["bits_y_samples"] / (x.shape[2] * x.shape[3])}
 
 
 def structure_loss(model: BasicModel, controller: Controller, x: torch.Tensor, progress: float,
@@ -87,7 +78,7 @@ def structure_loss(model: BasicModel, controller: Controller, x: torch.Tensor, p
     q = torch.full((x.shape[0],), qv)
     tau = temperature(progress)
     choice = controller.sample(c, qv, tau, rng.random(controller.n_uniforms))
-    structures = [choice.structure, random_structure(cfg, rng)]
+    structures = [choice.structure, Structure.random(cfg, rng)]
     rds, parts, surrogate = [], [], torch.zeros(())
     for i, s in enumerate(structures):
         k = s.partites
