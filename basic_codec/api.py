@@ -108,7 +108,7 @@ class Codec:
             raise InputError(f"effort must be an integer in 0..{MAX_EFFORT}, got {effort!r}") from None
         q = q16 / 65535
         s = lv.structure
-        x = tiling.pad64(torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float().div_(255.0))
+        x = tiling.pad_to_stride(torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float().div_(255.0))
         grid = tiling.windows(*x.shape[2:], self.cfg.tile_size)
         steps = refinement.iterations if refinement else 0
         slow = refinement is not None and expected_seconds(int(effort), h * w) > 2
@@ -183,7 +183,7 @@ class Codec:
     def _decode(self, data: bytes, progress: bool | None) -> tuple[np.ndarray, fmt.BsicFile]:
         """The colour planes and the parsed file (parsed and CRC-checked once)."""
         f, s = self._open(data)
-        h64, w64 = tiling.ceil64(f.height), tiling.ceil64(f.width)
+        h64, w64 = tiling.ceil_to_stride(f.height), tiling.ceil_to_stride(f.width)
         grid = tiling.windows(h64, w64, self.cfg.tile_size)
         bar = Progress(2 * len(grid), "decode", enabled=tiling.show_progress(len(grid), progress))
         y_hat = torch.empty(1, self.cfg.latent_channels, h64 // tiling.LATENT, w64 // tiling.LATENT)
@@ -205,7 +205,7 @@ class Codec:
         """Every tile's decoded symbols, (z symbols, y symbol map (M, h, w)), without synthesis:
         the part of decoding that is exact on every machine (golden-file tests compare it)."""
         f, s = self._open(data)
-        grid = tiling.windows(tiling.ceil64(f.height), tiling.ceil64(f.width), self.cfg.tile_size)
+        grid = tiling.windows(tiling.ceil_to_stride(f.height), tiling.ceil_to_stride(f.width), self.cfg.tile_size)
         out = []
         for t, win in zip(f.tiles, grid):
             _, _, ch, cw = win.core

@@ -212,8 +212,7 @@ Each level is one structure of the network, cheapest first:
 """
 
 def cmd_bench(args) -> None:
-    from .bench.report import update_readme, write_report
-    from .bench.run import BenchConfig, run
+    from .bench.run import BenchConfig, bench
 
     if not Path(args.images).is_dir():
         raise InputError(f"not a folder of images: {args.images}")
@@ -226,26 +225,10 @@ def cmd_bench(args) -> None:
                              "(or pass --baselines none)")
     report = args.report if args.report is not None else str(Path(args.out) / "RESULTS.md")
     cfg = BenchConfig(args.images, args.out, quals, levels, baselines, anchors=args.anchors, report=report or None,
-                      name=args.name, limit=args.limit)
-    codec = _load(args)
-    agg = run(cfg, codec)
-    speed_file = Path(args.out) / "speed.json"
-    if args.speed:
-        from .bench.run import speed_image
-        from .bench.speed import coder_throughput, measure_speed
-
-        name, img = speed_image(args.images)
-        speed = {"image": name, "repeats": 5, "levels": measure_speed(codec, img),
-                 "coder": coder_throughput(codec, img)}
-        speed_file.write_text(json.dumps(speed, indent=1))
-    if speed_file.exists():
-        agg["speed"] = json.loads(speed_file.read_text())
-    if cfg.report:
-        anchors = Path(args.anchors) if args.anchors else Path(__file__).resolve().parents[2] / "shared" / "anchors"
-        summary = write_report(agg, Path(cfg.report), anchors)
+                      name=args.name, limit=args.limit, speed=args.speed, readme=args.readme)
+    summary = bench(cfg, _load(args))
+    if summary:
         print(summary)
-        if args.readme:
-            update_readme(Path(args.readme), summary, str(Path(cfg.report)), agg)
     print(f"results in {args.out}" + (f", report {cfg.report}" if cfg.report else ""))
 
 
@@ -325,35 +308,16 @@ def cmd_search(args) -> None:
 
 
 def cmd_export(args) -> None:
-    from .codec import BasicModel
-    from .config import ModelConfig
-    from .train.checkpoint import checkpoint_info, load_checkpoint
-    from .train.loop import weights_extra
-    from .weights import load_weights, save_weights
+    from .train.checkpoint import export_checkpoint
+    from .weights import load_weights
 
     ckpt = Path(args.run) / "checkpoint.safetensors" if Path(args.run).is_dir() else Path(args.run)
     if not ckpt.is_file():
         raise InputError(f"no training checkpoint at {ckpt}")
     out = out_path(args.out, args.force)
-    info = checkpoint_info(ckpt)
-    model = BasicModel(ModelConfig.from_json(info["config"]))
-    modules = {"model": model}
-    if info.get("stage") == "structure":
-        from .train.controller import Controller
-
-        modules["controller"] = Controller(model.cfg)
-    if info.get("ema_decay"):  # the run exports its moving average of the weights; so does export
-        from torch.optim.swa_utils import AveragedModel
-
-        modules["ema"] = AveragedModel(model)
-    load_checkpoint(ckpt, modules, None, None)
-    if info.get("ema_decay"):
-        model = modules["ema"].module
-    model.eval()
     levels = load_weights(args.levels_from)[1] if args.levels_from else None
-    save_weights(model, out, levels, extra=weights_extra(info.get("prior_steps", 0) + info["step"],
-                                                         modules.get("controller")))
-    print(f"step {info['step']} of {ckpt} -> {out}")
+    step = export_checkpoint(ckpt, out, levels)
+    print(f"step {step} of {ckpt} -> {out}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,7 +21,7 @@ from .errors import FormatError
 from .format import TileCode
 from .ops import fixed_point as fx
 from .structure import Structure
-from .transforms import AnalysisTransform, HyperAnalysis, HyperSynthesis, SynthesisTransform
+from .transforms import Y_STRIDE, Z_STRIDE, AnalysisTransform, HyperAnalysis, HyperSynthesis, SynthesisTransform
 
 
 @contextlib.contextmanager
@@ -100,6 +100,12 @@ class BasicModel(nn.Module):
     # The fixed-point networks (h_s, context, head) always run in float32, so their rounding to
     # the 2^-10 grid is the rounding the exact coding path does.
     train_bf16: bool = False
+
+    def set_training(self, bf16: bool = False, batch_share: tuple[int, int] = (0, 1)) -> "BasicModel":
+        """How the training loop runs this model: bfloat16 networks, and which share of a batch
+        split over processes is this one's (for the noise draw)."""
+        self.train_bf16, self.batch_share = bf16, batch_share
+        return self
 
     def _net(self, module: Callable, *args, bf16: bool = True):
         """One network call of `forward`, in bfloat16 when `train_bf16` (and `bf16`) is set."""
@@ -247,7 +253,7 @@ class BasicModel(nn.Module):
         symbol map). Raises FormatError when the symbols' CRC does not match the file's."""
         cfg = self.cfg
         whs = s.widths(cfg)[2]
-        zh, zw = h // 64, w // 64
+        zh, zw = h // Z_STRIDE, w // Z_STRIDE
         rows = self._z_rows(cfg.hyper_channels, zh, zw)
         z_sym = ans.decode_categorical(code.z, rows).astype(np.int32)
         zc = torch.from_numpy(z_sym.astype(np.int64) - cfg.z_bound).reshape(1, cfg.hyper_channels, zh, zw)
@@ -256,7 +262,7 @@ class BasicModel(nn.Module):
         def symbols_for(mask, mean, index):
             return torch.from_numpy(reader.read(index.numpy())).long()
 
-        y_hat, sym_map = self._code_y(self.h_s(fx.to_fixed(zc), whs), self._partites(s, h // 16, w // 16),
+        y_hat, sym_map = self._code_y(self.h_s(fx.to_fixed(zc), whs), self._partites(s, h // Y_STRIDE, w // Y_STRIDE),
                                       symbols_for)
         if self.checksum(z_sym, sym_map) != code.checksum:
             raise FormatError("decoded symbols do not match the file's checksum (corrupt data)")

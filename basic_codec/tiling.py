@@ -20,9 +20,10 @@ import torch
 import torch.nn.functional as F
 
 from .progress import Progress
+from .transforms import Y_STRIDE, Z_STRIDE
 
-STRIDE = 64  # total stride of the BayesNet (g_a x16, h_a x4): images are padded to a multiple
-LATENT = 16  # pixels per latent position
+STRIDE = Z_STRIDE  # total stride of the BayesNet: images are padded to a multiple of it
+LATENT = Y_STRIDE  # pixels per latent position
 # Reach: g_a sees about +-30 px, g_s about +-2 latent positions (its four 5x5 transposed convs
 # at stride 2). A window margin of 4 latent positions (64 px) keeps every kept pixel clear of the
 # window's own border (tests/test_seams.py: windowed = one pass; a margin of 1 fails it).
@@ -42,14 +43,14 @@ class Window:
         return slice(cy - ey, cy - ey + ch), slice(cx - ex, cx - ex + cw)
 
 
-def ceil64(n: int) -> int:
+def ceil_to_stride(n: int) -> int:
     return max(STRIDE, math.ceil(n / STRIDE) * STRIDE)
 
 
-def pad64(x: torch.Tensor) -> torch.Tensor:
-    """Replicate-pad (1, C, H, W) to multiples of 64."""
+def pad_to_stride(x: torch.Tensor) -> torch.Tensor:
+    """Replicate-pad (1, C, H, W) to multiples of STRIDE (64)."""
     h, w = x.shape[2:]
-    ph, pw = ceil64(h) - h, ceil64(w) - w
+    ph, pw = ceil_to_stride(h) - h, ceil_to_stride(w) - w
     return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
 
 

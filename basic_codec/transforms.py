@@ -13,6 +13,9 @@ from .config import ModelConfig
 from .nn import SlimConv2d, SlimConvTranspose2d, SlimGDN
 from .ops import fixed_point as fx
 
+Y_STRIDE = 16  # g_a: four stride-2 convs, so one latent position of y covers 16 x 16 pixels
+Z_STRIDE = 64  # h_a: two more, so one position of z covers 64 x 64 (images are padded to it)
+
 
 class AnalysisTransform(nn.Module):
     """g_a: image x (3 channels) -> latent y (M channels at 1/16 resolution)."""

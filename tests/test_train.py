@@ -84,7 +84,7 @@ def test_bf16_keeps_the_entropy_model_in_float32(data_dir):
     s = Structure.uniform(1, 4)
     losses = {}
     for bf16 in (False, True):
-        model.train_bf16 = bf16
+        model.set_training(bf16=bf16)
         torch.manual_seed(1)
         out = model(x, q, s)
         assert all(out[k].dtype == torch.float32 for k in ("x_hat", "bits_y", "bits_z"))
@@ -95,7 +95,7 @@ def test_bf16_keeps_the_entropy_model_in_float32(data_dir):
     assert all(p.grad is None or p.grad.dtype == torch.float32 for p in model.parameters())
     model.eval()
     a = model(x, q, s, noise=False)
-    model.train_bf16 = False
+    model.set_training(bf16=False)
     b = model(x, q, s, noise=False)
     assert torch.equal(a["x_hat"], b["x_hat"]) and torch.equal(a["bits_y"], b["bits_y"])
 

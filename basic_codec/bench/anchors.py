@@ -146,6 +146,11 @@ def _load_plain_json(path: Path) -> dict[str, Curve]:
     }
 
 
+def default_dir() -> Path:
+    """../shared/anchors beside the project checkout (where the published results live)."""
+    return Path(__file__).resolve().parents[3] / "shared" / "anchors"
+
+
 def load_anchors(anchors_dir: str | Path, include_all: bool = False) -> dict[str, Curve]:
     """Every parseable published curve under ``anchors_dir``, keyed by a short name.
 

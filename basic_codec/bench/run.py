@@ -36,10 +36,37 @@ class BenchConfig:
     qualities: tuple[float, ...] = QUALITY_GRID
     levels: tuple[int, ...] | None = None  # None: every level
     baselines: tuple[str, ...] = ALL_BASELINES
-    anchors: str | None = None  # ../shared/anchors by default when it exists
+    anchors: str | None = None  # published anchors folder; None: ../shared/anchors
     report: str | None = None  # markdown report (plots beside it in img/); None: OUT/RESULTS.md
     name: str | None = None  # what the image set is called in the report; None: the folder's name
     limit: int | None = None  # first N images only (quick looks)
+    speed: bool = False  # also time every level on one image (OUT/speed.json, kept for later reports)
+    readme: str | None = None  # also put the summary block into this README
+
+
+def bench(cfg: BenchConfig, codec: Codec) -> str | None:
+    """What `basic-codec bench` does: run (resuming from OUT's records), time the levels if asked,
+    write the report (and README block); -> the report's summary, or None without a report."""
+    from .anchors import default_dir
+    from .report import update_readme, write_report
+
+    agg = run(cfg, codec)
+    speed_file = Path(cfg.out) / "speed.json"
+    if cfg.speed:
+        from .speed import coder_throughput, measure_speed
+
+        name, img = speed_image(cfg.images)
+        speed = {"image": name, "repeats": 5, "levels": measure_speed(codec, img),
+                 "coder": coder_throughput(codec, img)}
+        speed_file.write_text(json.dumps(speed, indent=1))
+    if speed_file.exists():
+        agg["speed"] = json.loads(speed_file.read_text())
+    if not cfg.report:
+        return None
+    summary = write_report(agg, Path(cfg.report), Path(cfg.anchors) if cfg.anchors else default_dir())
+    if cfg.readme:
+        update_readme(Path(cfg.readme), summary, str(Path(cfg.report)), agg)
+    return summary
 
 
 def _images(folder: str, limit: int | None) -> list[Path]:

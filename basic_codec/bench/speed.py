@@ -46,7 +46,7 @@ def coder_throughput(codec: Codec, img: np.ndarray, quality: float = 0.5, repeat
     index within it) against one constriction call per scale index over the whole latent, on
     the very same symbols, at the top level: what the partite steps cost the coder."""
     top = codec.levels[-1]
-    x = tiling.pad64(torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float().div_(255.0))
+    x = tiling.pad_to_stride(torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float().div_(255.0))
     y = codec.model.analyse(x, quality, top.structure)
     chunks = codec.model.tile_symbols(y, top.structure)[2]
     entropy = codec.model.y_entropy

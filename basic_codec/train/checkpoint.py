@@ -5,6 +5,7 @@ Checkpoints are written atomically, so a run killed mid-write leaves the previou
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,9 @@ from safetensors import safe_open
 from safetensors.torch import save
 
 from ..files import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from .controller import Controller
 
 
 def _named(modules: torch.nn.Module | dict[str, torch.nn.Module]) -> dict[str, torch.nn.Module]:
@@ -59,3 +63,36 @@ def load_checkpoint(path: Path, modules: torch.nn.Module | dict[str, torch.nn.Mo
         rng.bit_generator.state = json.loads(meta["rng.numpy"])
         torch.set_rng_state(tensors["rng.torch"])
     return json.loads(meta["info"])
+
+
+def weights_extra(trained_steps: int, controller: "Controller | None") -> dict:
+    """Metadata of exported weights: steps behind them and, after the structure stage, the
+    controller's greedy choices (which `search` scores as candidates)."""
+    extra: dict = {"trained_steps": trained_steps}
+    if controller is not None:
+        extra["controller_choices"] = controller.choices()
+    return extra
+
+
+def export_checkpoint(ckpt: Path, out: str | Path, levels=None) -> int:
+    """A checkpoint's model as shipped weights (its EMA when the run kept one, as the run's own
+    export does; the controller's choices when it is a structure-stage run) -> its step."""
+    from torch.optim.swa_utils import AveragedModel
+
+    from ..codec import BasicModel
+    from ..config import ModelConfig
+    from ..weights import save_weights
+    from .controller import Controller
+
+    info = checkpoint_info(ckpt)
+    model = BasicModel(ModelConfig.from_json(info["config"]))
+    modules: dict[str, torch.nn.Module] = {"model": model}
+    if info.get("stage") == "structure":
+        modules["controller"] = Controller(model.cfg)
+    if info.get("ema_decay"):
+        modules["ema"] = AveragedModel(model)
+    load_checkpoint(ckpt, modules, None, None)
+    export = modules["ema"].module if info.get("ema_decay") else model
+    save_weights(export.eval(), out, levels,
+                 extra=weights_extra(info.get("prior_steps", 0) + info["step"], modules.get("controller")))
+    return info["step"]

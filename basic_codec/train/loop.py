@@ -24,7 +24,7 @@ from ..errors import CodecError
 from ..progress import Progress
 from ..structure import Structure, cost
 from ..weights import load_weights, save_weights
-from .checkpoint import checkpoint_info, load_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_info, load_checkpoint, save_checkpoint, weights_extra
 from .controller import Controller
 from .structure_stage import structure_loss
 from .data import CropSampler, split
@@ -83,15 +83,6 @@ class TrainConfig:
 STAGES = ("backbone", "structure")
 
 
-def weights_extra(trained_steps: int, controller: Controller | None) -> dict:
-    """Metadata of exported weights: steps behind them and, after the structure stage, the
-    controller's greedy choices (which `search` scores as candidates)."""
-    extra: dict = {"trained_steps": trained_steps}
-    if controller is not None:
-        extra["controller_choices"] = controller.choices()
-    return extra
-
-
 def sample_structure(step: int, cfg: ModelConfig, rng: np.random.Generator) -> Structure:
     """The sandwich rule: the widest structure every 4th step, the narrowest the next, otherwise
     each edge's width at random; K uniform."""
@@ -146,8 +137,7 @@ def train(tc: TrainConfig) -> Path:
     else:
         model = BasicModel(_target_config(tc, preset(tc.config or "basic-s")))
     cfg = model.cfg
-    model.batch_share = (d.rank, d.world)
-    model.train_bf16 = tc.bf16
+    model.set_training(bf16=tc.bf16, batch_share=(d.rank, d.world))
     modules: dict[str, torch.nn.Module] = {"model": model}
     if tc.stage == "structure":
         controller = modules["controller"] = Controller(cfg)
