@@ -22,6 +22,7 @@ from .ops import fixed_point as fx
 from .progress import Progress
 from .errors import FormatError, InputError, ModelMismatchError
 from .imageio import Picture, picture
+from .metadata import WeightsMeta
 from .structure import Level, Structure, pick_level
 from .weights import load_weights, model_id
 
@@ -43,11 +44,11 @@ class EncodeReport:
 class Codec:
     """A loaded model with its level table. Not thread-safe; use one per thread or process."""
 
-    def __init__(self, model: BasicModel, levels: list[Level], meta: dict | None = None) -> None:
+    def __init__(self, model: BasicModel, levels: list[Level], meta: WeightsMeta | None = None) -> None:
         self.model = model.eval()
         self.cfg = model.cfg
         self.levels = levels
-        self.meta = meta or {}
+        self.meta = meta or WeightsMeta()
         self.model_id = model_id(model)
 
     # ------------------------------------------------------------------ choosing a structure

@@ -282,29 +282,22 @@ def cmd_train(args) -> None:
 
 
 def cmd_search(args) -> None:
-    from .train.search import DEFAULT_CROP, SearchConfig, controller_structures, learned_tables, search
+    from .train.search import DEFAULT_CROP, SearchConfig, search_weights
     from .weights import load_weights, save_weights
 
     if not Path(args.data).is_dir():
         raise InputError(f"not a folder of images: {args.data}")
     out = out_path(args.out, args.force)
     _set_threads(args)
-    model, _, other = load_weights(args.weights)
-    extra = controller_structures(other.get("controller_choices", []))
+    model, _, meta = load_weights(args.weights)
     crop = DEFAULT_CROP if args.crop is None else args.crop
-    result = search(model, SearchConfig(args.data, crop=crop, max_levels=args.max_levels), extra,
-                    learned_tables(other))
-    levels, scores = result.levels, result.scores
-    other["search"] = {"candidates": len(scores), "controller_candidates": len(extra), "crop": crop,
-                       "data": Path(args.data).name, "tables": result.tables}
-    save_weights(model, out, levels, extra=other)
+    result = search_weights(model, meta, SearchConfig(args.data, crop=crop, max_levels=args.max_levels))
+    save_weights(model, out, result.levels, meta)
     if args.scores:
-        rows = [{"widths": list(t.structure.indices), "partites": t.structure.partites,
-                 "dec_kmac_per_px": t.dec_kmac, "enc_kmac_per_px": t.enc_kmac, "rd_loss": t.rd_loss,
-                 "val_bpp": t.bpp, "val_psnr": t.psnr, "controller": t.structure in extra} for t in scores]
-        Path(args.scores).write_text(json.dumps(rows, indent=1))
-    picks = ", ".join(f"K={k}: {t['table']}" for k, t in result.tables.items())
-    print(f"partite tables {picks}; {len(scores)} candidates, {len(levels)} levels on the Pareto front -> {out}")
+        Path(args.scores).write_text(json.dumps(result.score_rows(), indent=1))
+    picks = ", ".join(f"K={k}: {t.table}" for k, t in result.tables.items())
+    print(f"partite tables {picks}; {len(result.scores)} candidates, {len(result.levels)} levels "
+          f"on the Pareto front -> {out}")
 
 
 def cmd_export(args) -> None:

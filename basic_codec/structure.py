@@ -7,7 +7,7 @@ these formulas against a counter built from forward hooks on a real encode and d
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from .config import ModelConfig
 
@@ -50,7 +50,13 @@ class Structure:
         return cls(*widths, int(rng.choice(cfg.partite_options)))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """As stored in files: `width_indices` (indices into config.widths, not channel counts)."""
+        return {"width_indices": list(self.indices), "partites": self.partites}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Structure":
+        """From `to_dict`'s form; files written before that name used the key "widths"."""
+        return cls(*(int(i) for i in d.get("width_indices", d.get("widths"))), int(d["partites"]))
 
 
 @dataclass(frozen=True)
@@ -119,8 +125,7 @@ class Level:
     val_psnr: float | None = None
 
     def to_dict(self) -> dict:
-        d = {"level": self.level, "widths": list(self.structure.indices),
-             "partites": self.structure.partites,
+        d = {"level": self.level, **self.structure.to_dict(),
              "enc_kmac_per_px": round(self.enc_kmac_per_px, 3),
              "dec_kmac_per_px": round(self.dec_kmac_per_px, 3)}
         if self.val_bpp is not None:
@@ -129,8 +134,7 @@ class Level:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Level":
-        w = d["widths"]
-        return cls(int(d["level"]), Structure(*w, d["partites"]), float(d["enc_kmac_per_px"]),
+        return cls(int(d["level"]), Structure.from_dict(d), float(d["enc_kmac_per_px"]),
                    float(d["dec_kmac_per_px"]), d.get("val_bpp"), d.get("val_psnr"))
 
 

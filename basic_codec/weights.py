@@ -13,6 +13,7 @@ from .codec import BasicModel
 from .config import ModelConfig
 from .errors import WeightsError
 from .files import write_output
+from .metadata import WeightsMeta
 from .structure import Level, default_structures, make_levels
 
 FORMAT_TAG = "basic-codec-weights/1"
@@ -29,22 +30,22 @@ def model_id(model: BasicModel) -> bytes:
 
 
 def save_weights(model: BasicModel, path: str | Path, levels: list[Level] | None = None,
-                 extra: dict | None = None) -> None:
+                 meta: WeightsMeta | None = None) -> None:
     """Export: freezes the z coding table, drops nothing the decoder needs, writes atomically."""
     model.freeze()
     if levels is None:
         levels = make_levels(model.cfg, default_structures(model.cfg), model.steps)
-    meta = {"format": FORMAT_TAG, "config": model.cfg.to_json(),
-            "levels": json.dumps([lv.to_dict() for lv in levels])}
-    meta.update({k: json.dumps(v) for k, v in (extra or {}).items()})
+    header = {"format": FORMAT_TAG, "config": model.cfg.to_json(),
+              "levels": json.dumps([lv.to_dict() for lv in levels])}
+    header.update((meta or WeightsMeta()).to_metadata())
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if str(path) != "-":  # '-': standard output
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_output(path, save(tensors, metadata=meta))
+    write_output(path, save(tensors, metadata=header))
 
 
-def load_weights(path: str | Path | None = None) -> tuple[BasicModel, list[Level], dict]:
-    """-> (model in eval mode, level table, other metadata)."""
+def load_weights(path: str | Path | None = None) -> tuple[BasicModel, list[Level], WeightsMeta]:
+    """-> (model in eval mode, level table, training and search history)."""
     if str(path) == "-":
         raise WeightsError("weights must be a file (standard input is for images and .bsic files)")
     path = Path(path) if path else DEFAULT_WEIGHTS
@@ -68,5 +69,4 @@ def load_weights(path: str | Path | None = None) -> tuple[BasicModel, list[Level
         raise WeightsError(f"weights {path} do not match their config: {str(e).splitlines()[0]}") from None
     model.eval()
     levels = [Level.from_dict(d) for d in json.loads(meta["levels"])]
-    other = {k: json.loads(v) for k, v in meta.items() if k not in ("format", "config", "levels")}
-    return model, levels, other
+    return model, levels, WeightsMeta.from_metadata(meta)

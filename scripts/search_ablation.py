@@ -20,9 +20,12 @@ def main(scores_path: str = "docs/search_scores.json", weights: str | None = Non
     rows = json.load(open(scores_path))
     model, levels, _ = load_weights(weights)
     widths = model.cfg.widths
-    name = lambda r: "/".join(str(widths[i]) for i in r["widths"]) + f", K={r['partites']}"  # noqa: E731
-    by_key = {(tuple(r["widths"]), r["partites"]): r for r in rows}
-    uniform = [r for r in rows if len(set(r["widths"])) == 1]
+    def idx(r):  # older score files call the width indices "widths"
+        return tuple(r.get("width_indices", r.get("widths")))
+
+    name = lambda r: "/".join(str(widths[i]) for i in idx(r)) + f", K={r['partites']}"  # noqa: E731
+    by_key = {(idx(r), r["partites"]): r for r in rows}
+    uniform = [r for r in rows if len(set(idx(r))) == 1]
     print("| level | searched structure | dec kMAC/px | val RD loss | best uniform-width structure at <= MACs "
           "| its dec kMAC/px | its RD loss | RD loss change |")
     print("|---|---|---|---|---|---|---|---|")

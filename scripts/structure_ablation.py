@@ -29,7 +29,8 @@ from basic_codec.context import default_assignment, fixed_assignment
 from basic_codec.progress import Progress
 from basic_codec.structure import Structure
 from basic_codec.train.controller import round_trip_macs
-from basic_codec.train.search import DEFAULT_CROP, learned_table, learned_tables, score, validation_crops
+from basic_codec.metadata import WeightsMeta
+from basic_codec.train.search import DEFAULT_CROP, learned_table, score, validation_crops
 from basic_codec.weights import load_weights, model_id
 
 START, END = "<!-- ablation:start -->", "<!-- ablation:end -->"
@@ -39,7 +40,7 @@ QUALITIES = QUALITY_GRID
 def controller_vs_random(model, x, choices, n_random: int, tolerance: float, rng) -> list[str]:
     cfg = model.cfg
     n = len(cfg.widths)
-    pairs = list(dict.fromkeys((Structure(*c["widths"], c["partites"]), c["quality"]) for c in choices))
+    pairs = list(dict.fromkeys((c.structure, c.quality) for c in choices))
     rows, wins, total = [], 0, 0
     bar = Progress(len(pairs), "controller vs random")
     for s, q in pairs:
@@ -65,12 +66,12 @@ def controller_vs_random(model, x, choices, n_random: int, tolerance: float, rng
     return [summary, ""] + head + rows
 
 
-def tables_vs_fixed(model, x, meta: dict) -> list[str]:
-    """`meta`: the weights' metadata, whose search section names the shipped table per K and
+def tables_vs_fixed(model, x, meta: WeightsMeta) -> list[str]:
+    """`meta`: the weights' history, whose search record names the shipped table per K and
     keeps the VIMCO-learned ones."""
     cfg = model.cfg
     g = cfg.channel_groups
-    picked, learned = meta.get("search", {}).get("tables", {}), learned_tables(meta)
+    picked, learned = (meta.search.tables if meta.search else {}), meta.learned_tables()
     orders = {"learned": lambda k: learned_table(model, k, learned),
               "start (checkerboard x channel groups)": lambda k: torch.tensor(default_assignment(k, g)),
               "checkerboard first": lambda k: fixed_assignment("checkerboard", k, g),
@@ -87,8 +88,8 @@ def tables_vs_fixed(model, x, meta: dict) -> list[str]:
                 bar.update(1)
             ref = results["learned"].rd_loss
             for name, r in results.items():
-                if name == "learned" and str(k) in picked:
-                    name = f"learned (the search shipped: {picked[str(k)]['table']})"
+                if name == "learned" and k in picked:
+                    name = f"learned (the search shipped: {picked[k].table})"
                 rows.append(f"| {cfg.widths[w]} (all edges) | {k} | {name} | {r.bpp:.4f} | {r.rd_loss:.4f} | "
                             f"{100 * (r.rd_loss - ref) / ref:+.2f} % |")
     return rows
@@ -105,11 +106,11 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
     model, _, meta = load_weights(a.weights)
-    if "controller_choices" not in meta:
+    if not meta.controller_choices:
         raise SystemExit("these weights hold no controller choices: train them with --stage structure")
     x = validation_crops(a.data, a.crop)
     rng = np.random.default_rng(a.seed)
-    part1 = controller_vs_random(model, x, meta["controller_choices"], a.random, a.tolerance, rng)
+    part1 = controller_vs_random(model, x, meta.controller_choices, a.random, a.tolerance, rng)
     part2 = tables_vs_fixed(model, x, meta)
     block = "\n".join([
         START,

@@ -28,12 +28,12 @@ def test_pareto_front_keeps_only_improvements():
 
 def _check_tables(model, picked):
     """Each K's shipped table is the one with the lowest validation RD loss among those tried."""
-    assert sorted(picked, key=int) == [str(k) for k in model.cfg.partite_options if k > 1]
+    assert sorted(picked) == [k for k in model.cfg.partite_options if k > 1]
     for k, p in picked.items():
-        assert p["table"] == min(p["rd_loss"], key=p["rd_loss"].get)
-        want = (torch.tensor(p["learned"]) if p["table"] == "learned"
-                else fixed_assignment(FIXED_ORDERS[p["table"]], int(k), model.cfg.channel_groups))
-        assert torch.equal(model.tables.assignment(int(k)), want)
+        assert p.table == min(p.rd_loss, key=p.rd_loss.get)
+        want = (torch.tensor(p.learned) if p.table == "learned"
+                else fixed_assignment(FIXED_ORDERS[p.table], k, model.cfg.channel_groups))
+        assert torch.equal(model.tables.assignment(k), want)
 
 
 def test_search_and_export_cli(tmp_path, crop, tiny_weights, capsys):
@@ -47,13 +47,13 @@ def test_search_and_export_cli(tmp_path, crop, tiny_weights, capsys):
                  "--scores", str(scores)])
     assert code == 0, capsys.readouterr().err
     model, levels, meta = load_weights(out)
-    _check_tables(model, meta["search"]["tables"])
+    _check_tables(model, meta.search.tables)
     rows = json.loads(scores.read_text())
-    assert len(rows) == 2 * 2 * 4 and meta["search"]["candidates"] == len(rows)
+    assert len(rows) == 2 * 2 * 4 and meta.search.candidates == len(rows)
     decs = [lv.dec_kmac_per_px for lv in levels]
     assert decs == sorted(decs) and all(lv.val_bpp is not None for lv in levels)
     # each level is better (lower RD loss) on validation than every cheaper one
-    loss = {(tuple(r["widths"]), r["partites"]): r["rd_loss"] for r in rows}
+    loss = {(tuple(r["width_indices"]), r["partites"]): r["rd_loss"] for r in rows}
     ladder = [loss[(lv.structure.indices, lv.structure.partites)] for lv in levels]
     assert all(a > b for a, b in zip(ladder, ladder[1:]))
     code = main(["levels", "--weights", str(out)])
@@ -67,11 +67,11 @@ def test_search_and_export_cli(tmp_path, crop, tiny_weights, capsys):
     assert "--crop" in capsys.readouterr().err and not big.exists()
     # searching searched weights again still knows the learned tables, whatever the first pick was
     picked = tmp_path / "picked.safetensors"
-    for k in meta["search"]["tables"]:
-        model.tables.set_assignment(int(k), fixed_assignment("channel", int(k), model.cfg.channel_groups))
-    save_weights(model, picked, levels, extra=meta)
+    for k in meta.search.tables:
+        model.tables.set_assignment(k, fixed_assignment("channel", k, model.cfg.channel_groups))
+    save_weights(model, picked, levels, meta)
     again = tmp_path / "again.safetensors"
     assert main(["search", str(data), "--weights", str(picked), "--out", str(again), "--crop", "64"]) == 0
     model2, _, meta2 = load_weights(again)
-    _check_tables(model2, meta2["search"]["tables"])
-    assert all(meta2["search"]["tables"][k]["learned"] == t["learned"] for k, t in meta["search"]["tables"].items())
+    _check_tables(model2, meta2.search.tables)
+    assert all(meta2.search.tables[k].learned == t.learned for k, t in meta.search.tables.items())

@@ -10,7 +10,6 @@ from basic_codec.context import PartiteTables
 from basic_codec.structure import Structure
 from basic_codec.train.controller import Controller, round_trip_macs
 from basic_codec.train.loop import TrainConfig, train
-from basic_codec.train.search import controller_structures
 from basic_codec.train.structure_stage import vimco_signals
 from basic_codec.weights import load_weights
 
@@ -104,16 +103,16 @@ def test_structure_stage_resumes_exactly_and_exports_choices(tmp_path):
     a, b = load_file(str(straight)), load_file(str(resumed))
     assert all(torch.equal(a[k], b[k]) for k in a)
     model, _, meta = load_weights(resumed)
-    assert meta["trained_steps"] == 14  # 4 backbone + 10 structure steps
-    choices = meta["controller_choices"]
-    assert len(choices) == 36 and all(len(c["widths"]) == 4 for c in choices)
-    assert controller_structures(choices)
+    assert meta.trained_steps == 14  # 4 backbone + 10 structure steps
+    choices = meta.controller_choices
+    assert len(choices) == 36 and all(c.structure in meta.controller_structures() for c in choices)
+    assert all(0 <= i < len(model.cfg.widths) for c in choices for i in c.structure.indices)
     # export of the structure-stage checkpoint writes the same weights and choices
     from basic_codec.cli import main
 
     assert main(["export", str(tmp_path / "b"), str(tmp_path / "e.safetensors")]) == 0
     _, _, exported = load_weights(tmp_path / "e.safetensors")
-    assert exported["controller_choices"] == choices and exported["trained_steps"] == 14
+    assert exported.controller_choices == choices and exported.trained_steps == 14
 
 
 def test_controller_spends_its_budget_where_the_rd_loss_gains():

@@ -14,6 +14,7 @@ from safetensors import safe_open
 from safetensors.torch import save
 
 from ..files import atomic_write_bytes
+from ..metadata import WeightsMeta
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -65,13 +66,10 @@ def load_checkpoint(path: Path, modules: torch.nn.Module | dict[str, torch.nn.Mo
     return json.loads(meta["info"])
 
 
-def weights_extra(trained_steps: int, controller: "Controller | None") -> dict:
+def weights_meta(trained_steps: int, controller: "Controller | None") -> WeightsMeta:
     """Metadata of exported weights: steps behind them and, after the structure stage, the
     controller's greedy choices (which `search` scores as candidates)."""
-    extra: dict = {"trained_steps": trained_steps}
-    if controller is not None:
-        extra["controller_choices"] = controller.choices()
-    return extra
+    return WeightsMeta(trained_steps, controller.choices() if controller is not None else [])
 
 
 def export_checkpoint(ckpt: Path, out: str | Path, levels=None) -> int:
@@ -94,5 +92,5 @@ def export_checkpoint(ckpt: Path, out: str | Path, levels=None) -> int:
     load_checkpoint(ckpt, modules, None, None)
     export = modules["ema"].module if info.get("ema_decay") else model
     save_weights(export.eval(), out, levels,
-                 extra=weights_extra(info.get("prior_steps", 0) + info["step"], modules.get("controller")))
+                 weights_meta(info.get("prior_steps", 0) + info["step"], modules.get("controller")))
     return info["step"]

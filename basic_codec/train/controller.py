@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..metadata import ControllerChoice
 from ..config import ModelConfig
 from ..structure import EDGES, Structure, cost, edge_costs
 
@@ -96,15 +97,14 @@ class Controller(nn.Module):
         w_logits, k_logits = self.logits(c, q)
         return Structure(*(int(i) for i in w_logits.argmax(-1)), self.k_options[int(k_logits.argmax())])
 
-    def choices(self, targets: int = 12, qualities: tuple[float, ...] = (0.0, 0.5, 1.0)) -> list[dict]:
+    def choices(self, targets: int = 12, qualities: tuple[float, ...] = (0.0, 0.5, 1.0)) -> list[ControllerChoice]:
         """Greedy structures over a grid of targets and qualities (stored with the weights)."""
         out = []
         for u in np.linspace(0, 1, targets):
             c = self.target(float(u))
             for q in qualities:
                 s = self.greedy(c, q)
-                out.append({"target_kmac": round(c / 1000, 3), "quality": q, "widths": list(s.indices),
-                            "partites": s.partites, "kmac": round(round_trip_macs(self.cfg, s) / 1000, 3)})
+                out.append(ControllerChoice(round(c / 1000, 3), q, s, round(round_trip_macs(self.cfg, s) / 1000, 3)))
         return out
 
 

@@ -24,7 +24,7 @@ from ..errors import CodecError
 from ..progress import Progress
 from ..structure import Structure, cost
 from ..weights import load_weights, save_weights
-from .checkpoint import checkpoint_info, load_checkpoint, save_checkpoint, weights_extra
+from .checkpoint import checkpoint_info, load_checkpoint, save_checkpoint, weights_meta
 from .controller import Controller
 from .structure_stage import structure_loss
 from .data import CropSampler, split
@@ -129,7 +129,7 @@ def train(tc: TrainConfig) -> Path:
             tc = replace(tc, lambda_range=tuple(saved["lambda_range"]))
     if tc.init_weights:
         model, _, init_meta = load_weights(tc.init_weights)
-        prior_steps = int(init_meta.get("trained_steps", 0))
+        prior_steps = init_meta.trained_steps
         target = _target_config(tc, model.cfg)
         if target != model.cfg:
             model = grow(model, target)  # warm start of a larger model and/or another lambda range
@@ -222,7 +222,7 @@ def train(tc: TrainConfig) -> Path:
         bar.update(1, loss=loss_value, bpp=m["bpp"], psnr=m["psnr"])
         if log.wants(step, tc.steps):
             log.write({"step": step, "loss": loss_value, "aux": float(aux.detach()), "lr": lr, **m,
-                       "widths": list(s.indices), "partites": s.partites, "dec_kmac": cost(cfg, s).decoder / 1000,
+                       **s.to_dict(), "dec_kmac": cost(cfg, s).decoder / 1000,
                        "skipped": guard.skipped, "steps_per_s": round(bar.rate(), 3)})
         now = time.monotonic()
         # clocks differ between processes: process 0's decision counts for all
@@ -244,7 +244,7 @@ def train(tc: TrainConfig) -> Path:
     if d.main:
         export = modules["ema"].module.eval() if tc.ema else model
         save_weights(export, out / "weights.safetensors",
-                     extra=weights_extra(prior_steps + step, modules.get("controller")))
+                     meta=weights_meta(prior_steps + step, modules.get("controller")))
     d.barrier()
     teardown(d)
     return out / "weights.safetensors"

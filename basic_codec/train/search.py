@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,6 +26,7 @@ from ..context import fixed_assignment
 from ..progress import Progress
 from ..structure import Level, Structure, cost, make_levels
 from ..imageio import load_rgb
+from ..metadata import SearchRecord, TablePick, WeightsMeta
 from .data import split
 
 
@@ -56,6 +58,11 @@ class Score:
     rd_loss: float
     bpp: float
     psnr: float
+
+    def to_dict(self) -> dict:
+        """A row of `search --scores`."""
+        return {**self.structure.to_dict(), "dec_kmac_per_px": self.dec_kmac, "enc_kmac_per_px": self.enc_kmac,
+                "rd_loss": self.rd_loss, "val_bpp": self.bpp, "val_psnr": self.psnr}
 
 
 def candidates(model: BasicModel) -> list[Structure]:
@@ -121,22 +128,17 @@ def thin(front: list[Score], keep: int) -> list[Score]:
 FIXED_ORDERS = {"channel groups first": "channel", "checkerboard first": "checkerboard"}
 
 
-def learned_tables(meta: dict) -> dict[str, list]:
-    """The learned partite tables by K that an earlier search kept in the weights' metadata."""
-    return {k: t["learned"] for k, t in meta.get("search", {}).get("tables", {}).items()}
-
-
-def learned_table(model: BasicModel, k: int, learned: dict[str, list]) -> torch.Tensor:
-    """K's learned table: from `learned_tables` where an earlier search swapped the model's."""
-    return torch.tensor(learned[str(k)]) if str(k) in learned else model.tables.assignment(k)
+def learned_table(model: BasicModel, k: int, learned: dict[int, list]) -> torch.Tensor:
+    """K's learned table: from `WeightsMeta.learned_tables()` where an earlier search swapped the model's."""
+    return torch.tensor(learned[k]) if k in learned else model.tables.assignment(k)
 
 
 def pick_tables(model: BasicModel, x: torch.Tensor, qualities: tuple[float, ...],
-                learned: dict[str, list] | None = None) -> dict[str, dict]:
+                learned: dict[int, list] | None = None) -> dict[int, TablePick]:
     """For every K > 1 keep the learned partite table or swap in the fixed order that gives the
     widest structure a lower validation RD loss. `learned`: the learned tables by K where the
     model's own are an earlier pick (searching searched weights again).
-    -> {K: {"table": chosen name, "rd_loss": {name: loss}, "learned": the learned table as lists}}."""
+    -> {K: the pick}."""
     learned = learned or {}
     cfg, picked = model.cfg, {}
     widest = len(cfg.widths) - 1
@@ -155,7 +157,7 @@ def pick_tables(model: BasicModel, x: torch.Tensor, qualities: tuple[float, ...]
         bar.update(1 + len(FIXED_ORDERS) - len(tables))  # orders equal to the learned table: skipped
         best = min(losses, key=losses.get)  # ties keep the learned table (first in the dict)
         model.tables.set_assignment(k, tables[best])
-        picked[str(k)] = {"table": best, "rd_loss": losses, "learned": tables["learned"].tolist()}
+        picked[k] = TablePick(best, losses, tables["learned"].tolist())
     return picked
 
 
@@ -163,16 +165,15 @@ def pick_tables(model: BasicModel, x: torch.Tensor, qualities: tuple[float, ...]
 class SearchResult:
     levels: list[Level]
     scores: list[Score]  # every candidate structure's
-    tables: dict[str, dict]  # pick_tables' choice per K
+    tables: dict[int, TablePick]  # pick_tables' choice per K
+    extra: list[Structure]  # the candidates that came from the controller
 
-
-def controller_structures(choices: list[dict]) -> list[Structure]:
-    """The structures the trained controller picks (stored as `controller_choices` by training)."""
-    return list(dict.fromkeys(Structure(*c["widths"], c["partites"]) for c in choices))
+    def score_rows(self) -> list[dict]:
+        return [{**t.to_dict(), "controller": t.structure in self.extra} for t in self.scores]
 
 
 def search(model: BasicModel, sc: SearchConfig, extra: list[Structure] = (),
-           learned: dict[str, list] | None = None) -> SearchResult:
+           learned: dict[int, list] | None = None) -> SearchResult:
     """Pick the partite tables, then the level table. `extra`: more candidates (the controller's
     choices); `learned`: see pick_tables."""
     model.eval()
@@ -188,4 +189,13 @@ def search(model: BasicModel, sc: SearchConfig, extra: list[Structure] = (),
     by_structure = {t.structure: t for t in front}
     levels = make_levels(model.cfg, [t.structure for t in front], model.steps,
                          lambda s: (by_structure[s].bpp, by_structure[s].psnr))
-    return SearchResult(levels, scores, tables)
+    return SearchResult(levels, scores, tables, list(extra))
+
+
+def search_weights(model: BasicModel, meta: WeightsMeta, sc: SearchConfig) -> SearchResult:
+    """`basic-codec search`: the controller's choices join the candidates, an earlier search's
+    learned tables are recovered, and `meta.search` records this one."""
+    extra = meta.controller_structures()
+    result = search(model, sc, extra, meta.learned_tables())
+    meta.search = SearchRecord(len(result.scores), len(extra), sc.crop, Path(sc.data).name, result.tables)
+    return result
