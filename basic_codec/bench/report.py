@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .anchors import Curve, complexity_points, load_anchors
 from .bdrate import bd_rate
+from .records import BenchResult, LevelRow, OursPoint
 
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 KEPT_BLOCKS = (("<!-- large:start -->", "<!-- large:end -->"),)
@@ -20,35 +21,34 @@ def _bd(ref: Curve | None, pts: list[tuple[float, float]]) -> float | None:
         return None
 
 
-def _widths(level: dict) -> str:
-    """Channel counts per edge (older aggregates stored width indices as a list)."""
-    w = level["widths"]
-    return "/".join(map(str, w.values() if isinstance(w, dict) else w))
+def _mean(values) -> float:
+    v = list(values)
+    return sum(v) / len(v)
 
 
 def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{v:+.1f} %"
 
 
-def level_curves(agg: dict) -> dict[int, Curve]:
+def level_curves(agg: BenchResult) -> dict[int, Curve]:
     curves: dict[int, list] = {}
-    for r in agg["ours"]:
-        curves.setdefault(r["level"], []).append((r["bpp"], r["psnr"]))
+    for r in agg.ours:
+        curves.setdefault(r.level, []).append((r.bpp, r.psnr))
     return {lv: Curve(f"level{lv}", f"basic-codec level {lv}", pts, published=False, ours=True)
             for lv, pts in curves.items()}
 
 
-def baseline_curves(agg: dict) -> dict[str, Curve]:
+def baseline_curves(agg: BenchResult) -> dict[str, Curve]:
     from .baselines import CODECS
 
     pts: dict[str, list] = {}
-    for r in agg["baselines"]:
-        pts.setdefault(r["codec"], []).append((r["bpp"], r["psnr"]))
+    for r in agg.baselines:
+        pts.setdefault(r.codec, []).append((r.bpp, r.psnr))
     return {c: Curve(f"measured/{c}", CODECS[c].label, p, source="measured", published=False)
             for c, p in pts.items()}
 
 
-def write_report(agg: dict, report: Path, anchors_dir: Path | None) -> str:
+def write_report(agg: BenchResult, report: Path, anchors_dir: Path | None) -> str:
     """Write the report and plots; return the short summary table (for the README)."""
     from . import plots
 
@@ -56,15 +56,15 @@ def write_report(agg: dict, report: Path, anchors_dir: Path | None) -> str:
     img_dir = report.parent / "img"
     img_dir.mkdir(exist_ok=True)
     # Published anchors are means over Kodak: drawn and compared against only on that very set.
-    anchors = load_anchors(anchors_dir) if agg.get("kodak") and anchors_dir and anchors_dir.exists() else {}
-    set_name = agg.get("set_name", "Kodak")
+    anchors = load_anchors(anchors_dir) if agg.kodak and anchors_dir and anchors_dir.exists() else {}
+    set_name = agg.set_name
     vtm = anchors.get("vtm")
     ours = level_curves(agg)
     base = baseline_curves(agg)
-    levels = {d["level"]: d for d in agg["levels"]}
-    by_level: dict[int, list[dict]] = {}
-    for r in agg["ours"]:
-        by_level.setdefault(r["level"], []).append(r)
+    levels = {d.level: d for d in agg.levels}
+    by_level: dict[int, list[OursPoint]] = {}
+    for r in agg.ours:
+        by_level.setdefault(r.level, []).append(r)
 
     summary = ["| level | widths g_a/h_a/h_s/g_s (channels) | partites | enc kMAC/px | dec kMAC/px | RD loss "
                "| BD-rate vs VTM | vs JPEG 2000 | vs WebP | vs JPEG | enc s | dec s |",
@@ -73,17 +73,17 @@ def write_report(agg: dict, report: Path, anchors_dir: Path | None) -> str:
     for lv, c in sorted(ours.items()):
         d, rows = levels[lv], by_level[lv]
         bd_vtm = _bd(vtm, c.points)
-        if all("rd_loss" in r for r in rows):
-            rd_by_level[lv] = sum(r["rd_loss"] for r in rows) / len(rows)
+        if all(r.rd_loss is not None for r in rows):
+            rd_by_level[lv] = sum(r.rd_loss for r in rows) / len(rows)
         rd = f"{rd_by_level[lv]:.3f}" if lv in rd_by_level else "n/a"
         summary.append(
-            f"| {lv} | {_widths(d)} | {d['partites']} | {d['enc_kmac_per_px']:.1f} | "
-            f"{d['dec_kmac_per_px']:.1f} | {rd} | {_pct(bd_vtm)} | {_pct(_bd(base.get('jpeg2000'), c.points))} | "
+            f"| {lv} | {d.widths_text} | {d.partites} | {d.enc_kmac_per_px:.1f} | "
+            f"{d.dec_kmac_per_px:.1f} | {rd} | {_pct(bd_vtm)} | {_pct(_bd(base.get('jpeg2000'), c.points))} | "
             f"{_pct(_bd(base.get('webp'), c.points))} | "
-            f"{_pct(_bd(base.get('jpeg'), c.points))} | {sum(r['enc_s'] for r in rows) / len(rows):.2f} | "
-            f"{sum(r['dec_s'] for r in rows) / len(rows):.2f} |")
+            f"{_pct(_bd(base.get('jpeg'), c.points))} | {_mean(r.enc_s for r in rows):.2f} | "
+            f"{_mean(r.dec_s for r in rows):.2f} |")
         if bd_vtm is not None:
-            comp_points.append({"label": f"L{lv}", "kmac_per_px": d["dec_kmac_per_px"], "bd_rate": bd_vtm, "ours": True})
+            comp_points.append({"label": f"L{lv}", "kmac_per_px": d.dec_kmac_per_px, "bd_rate": bd_vtm, "ours": True})
 
     if len(rd_by_level) > 1:
         lv_sorted = sorted(rd_by_level)
@@ -96,40 +96,40 @@ def write_report(agg: dict, report: Path, anchors_dir: Path | None) -> str:
 
     detail = ["| level | quality | bpp | PSNR (dB) | MS-SSIM | enc s | dec s | payload / estimate | header bytes |",
               "|---|---|---|---|---|---|---|---|---|"]
-    for r in agg["ours"]:
-        ms = f"{r['ms_ssim']:.4f}" if r.get("ms_ssim") is not None else "n/a"
-        detail.append(f"| {r['level']} | {r['quality']:.3f} | {r['bpp']:.4f} | {r['psnr']:.2f} | {ms} | "
-                      f"{r['enc_s']:.2f} | {r['dec_s']:.2f} | {r['payload_vs_estimate']:.4f} | {r['header_bytes']:.0f} |")
+    for r in agg.ours:
+        ms = f"{r.ms_ssim:.4f}" if r.ms_ssim is not None else "n/a"
+        detail.append(f"| {r.level} | {r.quality:.3f} | {r.bpp:.4f} | {r.psnr:.2f} | {ms} | "
+                      f"{r.enc_s:.2f} | {r.dec_s:.2f} | {r.payload_vs_estimate:.4f} | {r.header_bytes:.0f} |")
 
     btable = ["| codec | settings | bpp range | PSNR range | BD-rate vs VTM | mean enc s | mean dec s |",
               "|---|---|---|---|---|---|---|"]
     for name, c in base.items():
-        rows = [r for r in agg["baselines"] if r["codec"] == name]
-        btable.append(f"| {c.label} (measured) | {len(rows)} | {c.points[0][0]:.3f}-{c.points[-1][0]:.3f} | "
+        brows = [r for r in agg.baselines if r.codec == name]
+        btable.append(f"| {c.label} (measured) | {len(brows)} | {c.points[0][0]:.3f}-{c.points[-1][0]:.3f} | "
                       f"{min(p for _, p in c.points):.2f}-{max(p for _, p in c.points):.2f} | {_pct(_bd(vtm, c.points))} | "
-                      f"{sum(r['enc_s'] for r in rows) / len(rows):.3f} | {sum(r['dec_s'] for r in rows) / len(rows):.3f} |")
+                      f"{_mean(r.enc_s for r in brows):.3f} | {_mean(r.dec_s for r in brows):.3f} |")
 
     published = [anchors[k] for k in ("vtm", "bpg_444_x265_ycbcr", "compressai-bmshj2018-hyperprior_mse_cpu",
                                       "compressai-mbt2018_mse_cpu", "paper-elic2022_mse") if k in anchors]
     plots.plot_rd([*ours.values(), *base.values(), *published], img_dir / "rd.png",
-                  title=f"Rate-distortion on {set_name} ({agg['n_images']} images)", max_bpp=2.0)
+                  title=f"Rate-distortion on {set_name} ({agg.n_images} images)", max_bpp=2.0)
     comp_points += [p for p in complexity_points(anchors) if p.get("kmac_per_px")] if anchors else []
     plots.plot_complexity(comp_points, img_dir / "complexity.png")
     plots.plot_decode_time(
-        [{"label": f"L{lv}", "kmac_per_px": levels[lv]["dec_kmac_per_px"],
-          "dec_s": sum(r["dec_s"] for r in by_level[lv]) / len(by_level[lv]),
-          "enc_s": sum(r["enc_s"] for r in by_level[lv]) / len(by_level[lv])} for lv in sorted(by_level)],
+        [{"label": f"L{lv}", "kmac_per_px": levels[lv].dec_kmac_per_px,
+          "dec_s": _mean(r.dec_s for r in by_level[lv]),
+          "enc_s": _mean(r.enc_s for r in by_level[lv])} for lv in sorted(by_level)],
         img_dir / "decode_time.png")
 
     vtm_note = ("VTM is the\n  published anchor in `shared/anchors/kodak/vtm.json`; " if vtm else
                 "No published anchor is drawn: they are Kodak means and this is not the Kodak set; ")
     text = f"""# Results on {set_name}
 
-Written by `basic-codec bench {agg['images']}` — do not edit by hand.
+Written by `basic-codec bench {agg.images}` — do not edit by hand.
 
-- machine: {agg['machine']}
-- date: {agg['date']}, commit {agg['commit']}, weights {agg['model_id']}
-- {agg['n_images']} images; bpp from the real `.bsic` file size (header included); PSNR over RGB per image, then averaged;
+- machine: {agg.machine}
+- date: {agg.date}, commit {agg.commit}, weights {agg.model_id}
+- {agg.n_images} images; bpp from the real `.bsic` file size (header included); PSNR over RGB per image, then averaged;
   times are wall clock per image (encode: image to bytes; decode: bytes to image).
 - BD-rate: classic Bjontegaard (cubic fit of log-rate over the overlapping PSNR range). {vtm_note}JPEG 2000, WebP and JPEG are measured here in the same run.
 - widths: channels of the hidden layers of g_a (analysis), h_a (hyper analysis), h_s (hyper
@@ -157,8 +157,8 @@ symbols' probabilities under the coding distributions); the header is counted ap
 
 {chr(10).join(detail)}
 """
-    if agg.get("speed"):
-        text += speed_section(agg["speed"])
+    if agg.speed:
+        text += speed_section(agg.speed)
     # sections other commands write into the same report (scripts/large_image.py): kept
     old = report.read_text() if report.exists() else ""
     for start, end in KEPT_BLOCKS:
@@ -168,20 +168,20 @@ symbols' probabilities under the coding distributions); the header is counted ap
     return "\n".join(summary) + "\n\n" + quality_table(agg, levels)
 
 
-def quality_table(agg: dict, levels: dict) -> str:
+def quality_table(agg: BenchResult, levels: dict[int, LevelRow]) -> str:
     """bpp / PSNR per level and quality, with mean encode/decode seconds: the README's table."""
-    quals = sorted({r["quality"] for r in agg["ours"]})
-    cell = {(r["level"], r["quality"]): r for r in agg["ours"]}
+    quals = sorted({r.quality for r in agg.ours})
+    cell = {(r.level, r.quality): r for r in agg.ours}
     head = "| level | dec kMAC/px | " + " | ".join(f"q={q:.2f}: bpp / PSNR" for q in quals) + " | enc s | dec s |"
     lines = [head, "|" + "---|" * (len(quals) + 4)]
     for lv in sorted(levels):
         rows = [cell[(lv, q)] for q in quals if (lv, q) in cell]
         if not rows:
             continue
-        cells = " | ".join(f"{cell[(lv, q)]['bpp']:.3f} / {cell[(lv, q)]['psnr']:.2f}" if (lv, q) in cell else "-"
+        cells = " | ".join(f"{cell[(lv, q)].bpp:.3f} / {cell[(lv, q)].psnr:.2f}" if (lv, q) in cell else "-"
                            for q in quals)
-        lines.append(f"| {lv} | {levels[lv]['dec_kmac_per_px']:.1f} | {cells} | "
-                     f"{sum(r['enc_s'] for r in rows) / len(rows):.2f} | {sum(r['dec_s'] for r in rows) / len(rows):.2f} |")
+        lines.append(f"| {lv} | {levels[lv].dec_kmac_per_px:.1f} | {cells} | "
+                     f"{_mean(r.enc_s for r in rows):.2f} | {_mean(r.dec_s for r in rows):.2f} |")
     return "\n".join(lines)
 
 
@@ -218,8 +218,8 @@ def replace_block(path: Path, start: str, end: str, block: str) -> None:
     path.write_text(text)
 
 
-def update_readme(readme: Path, summary: str, report_rel: str, agg: dict) -> None:
-    block = (f"{README_START}\nMeasured by `basic-codec bench` on {agg['date']} ({agg['machine']}), "
-             f"weights {agg['model_id']}; full report: [{report_rel}]({report_rel}).\n\n{summary}\n\n"
+def update_readme(readme: Path, summary: str, report_rel: str, agg: BenchResult) -> None:
+    block = (f"{README_START}\nMeasured by `basic-codec bench` on {agg.date} ({agg.machine}), "
+             f"weights {agg.model_id}; full report: [{report_rel}]({report_rel}).\n\n{summary}\n\n"
              f"![RD curves](docs/img/rd.png)\n{README_END}")
     replace_block(readme, README_START, README_END, block)

@@ -25,6 +25,7 @@ from ..imageio import load_rgb
 from ..progress import Progress
 from ..ops.metrics import rd_loss
 from .metrics import ms_ssim, psnr
+from .records import BaselinePoint, BenchResult, LevelRow, OursPoint
 
 ALL_BASELINES = ("jpeg", "webp", "jpeg2000", "avif", "jpegxl")
 
@@ -60,7 +61,7 @@ def bench(cfg: BenchConfig, codec: Codec) -> str | None:
                  "coder": coder_throughput(codec, img)}
         speed_file.write_text(json.dumps(speed, indent=1))
     if speed_file.exists():
-        agg["speed"] = json.loads(speed_file.read_text())
+        agg.speed = json.loads(speed_file.read_text())
     if not cfg.report:
         return None
     summary = write_report(agg, Path(cfg.report), Path(cfg.anchors) if cfg.anchors else default_dir())
@@ -138,7 +139,7 @@ def aggregate(rows: list[dict], group: tuple[str, ...]) -> list[dict]:
     return out
 
 
-def run(cfg: BenchConfig, codec: Codec) -> dict:
+def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     files = _images(cfg.images, cfg.limit)
@@ -195,13 +196,13 @@ def run(cfg: BenchConfig, codec: Codec) -> dict:
     from .kodak import is_kodak
 
     kodak = is_kodak(files)
-    agg = {"machine": machine(), "date": dt.date.today().isoformat(), "commit": commit(),
-           "model_id": model, "images": cfg.images, "n_images": len(files),
-           "set_name": cfg.name or ("Kodak" if kodak else Path(cfg.images).resolve().name), "kodak": kodak,
-           "levels": [describe_level(codec.levels[lv], codec.cfg) for lv in levels],
-           "ours": aggregate(ours_rows, ("level", "quality")),
-           "baselines": aggregate(base_rows, ("codec", "setting"))}
-    (out / "aggregate.json").write_text(json.dumps(agg, indent=1))
+    agg = BenchResult(
+        machine=machine(), date=dt.date.today().isoformat(), commit=commit(), model_id=model, images=cfg.images,
+        n_images=len(files), set_name=cfg.name or ("Kodak" if kodak else Path(cfg.images).resolve().name),
+        kodak=kodak, levels=[LevelRow.from_dict(describe_level(codec.levels[lv], codec.cfg)) for lv in levels],
+        ours=[OursPoint.from_dict(a) for a in aggregate(ours_rows, ("level", "quality"))],
+        baselines=[BaselinePoint.from_dict(a) for a in aggregate(base_rows, ("codec", "setting"))])
+    (out / "aggregate.json").write_text(json.dumps(agg.to_dict(), indent=1))
     return agg
 
 

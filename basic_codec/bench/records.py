@@ -1,0 +1,113 @@
+"""What a bench run measured, typed: the means per (level, quality) and per (codec, setting), the
+level table as people read it, and the run's provenance. `run` builds a BenchResult, `report`
+reads one, and OUT/aggregate.json holds one as JSON (to_dict / from_dict)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+def _known(cls, d: dict) -> dict:
+    """The keys of d that are fields of cls (older or newer files may carry others)."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in d.items() if k in names}
+
+
+@dataclass(frozen=True)
+class LevelRow:
+    """A level as people read it: channel counts per edge, partites, kMAC per pixel."""
+
+    level: int
+    widths: dict[str, int]  # channels of g_a, h_a, h_s, g_s
+    partites: int
+    enc_kmac_per_px: float
+    dec_kmac_per_px: float
+    val_bpp: float | None = None
+    val_psnr: float | None = None
+
+    @property
+    def widths_text(self) -> str:
+        return "/".join(map(str, self.widths.values()))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LevelRow":
+        d = _known(cls, d)
+        if isinstance(d["widths"], list):  # older aggregates: a list of width indices
+            d["widths"] = dict(zip(("g_a", "h_a", "h_s", "g_s"), d["widths"]))
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class OursPoint:
+    """Means over the images at one (level, quality)."""
+
+    level: int
+    quality: float
+    n_images: int
+    bpp: float
+    psnr: float
+    enc_s: float
+    dec_s: float
+    rd_loss: float | None = None  # bpp + lambda(q) 255^2 MSE, the training objective
+    ms_ssim: float | None = None
+    payload_bytes: float | None = None
+    header_bytes: float | None = None
+    est_payload_bits: float | None = None  # the model's own estimate of the payload
+    enc_kmac_per_px: float | None = None
+    dec_kmac_per_px: float | None = None
+    payload_vs_estimate: float | None = None  # mean of 8 payload_bytes / est_payload_bits
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "OursPoint":
+        return cls(**_known(cls, d))
+
+
+@dataclass(frozen=True)
+class BaselinePoint:
+    """Means over the images of one classical codec at one of its settings."""
+
+    codec: str
+    setting: float
+    n_images: int
+    bpp: float
+    psnr: float
+    enc_s: float
+    dec_s: float
+    ms_ssim: float | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "BaselinePoint":
+        return cls(**_known(cls, d))
+
+
+@dataclass
+class BenchResult:
+    """One bench run over one image set with one weights file."""
+
+    machine: str
+    date: str
+    commit: str
+    model_id: str
+    images: str  # the folder as given
+    n_images: int
+    set_name: str
+    kodak: bool  # the set is Kodak (by file hashes): published anchors apply
+    levels: list[LevelRow]
+    ours: list[OursPoint]
+    baselines: list[BaselinePoint]
+    speed: dict[str, Any] | None = field(default=None)  # `bench --speed` (bench/speed.py's rows)
+
+    def level(self, lv: int) -> LevelRow:
+        return next(r for r in self.levels if r.level == lv)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if self.speed is None:
+            del d["speed"]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "BenchResult":
+        return cls(**{**_known(cls, d), "levels": [LevelRow.from_dict(r) for r in d["levels"]],
+                      "ours": [OursPoint.from_dict(r) for r in d["ours"]],
+                      "baselines": [BaselinePoint.from_dict(r) for r in d["baselines"]]})
