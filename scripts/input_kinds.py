@@ -21,17 +21,17 @@ import math
 import os
 import platform
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, features
+
+from basic_codec.bench.synthetic import png16, png_header
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WEIGHTS = ROOT / "basic_codec" / "pretrained" / "basic-s.safetensors"
@@ -46,25 +46,6 @@ def gradient(h: int, w: int) -> np.ndarray:
     g = 255 * yy / max(h - 1, 1)
     b = 255 * xx / max(w - 1, 1)
     return np.clip(np.stack([r, g, b], -1), 0, 255).astype(np.uint8)
-
-
-def _chunk(t: bytes, d: bytes) -> bytes:
-    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
-
-
-def png16(arr: np.ndarray) -> bytes:
-    """16-bit PNG, gray (HxW) or RGB (HxWx3)."""
-    h, w = arr.shape[:2]
-    raw = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in arr.reshape(h, -1))
-    ihdr = struct.pack(">IIBBBBB", w, h, 16, 0 if arr.ndim == 2 else 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw)) + _chunk(b"IEND", b"")
-
-
-def png_header(w: int, h: int) -> bytes:
-    """A PNG that declares w x h pixels but holds almost none (a decompression-bomb stand-in)."""
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-            + _chunk(b"IEND", b""))
 
 
 def _save(img: Image.Image, fmt_name: str, **kw) -> bytes:

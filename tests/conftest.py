@@ -18,6 +18,16 @@ TRAIN = SHARED / "data" / "train"
 SAMPLE = ROOT / "basic_codec" / "data" / "sample.png"
 
 
+def shared(path: Path) -> Path:
+    """A file or folder of ../shared (data, anchors) that a test needs. One rule for all tests:
+    a checkout with no ../shared at all skips them (said in the summary); where ../shared is
+    there (CI always has it), a missing piece of it fails the test."""
+    if not SHARED.exists():
+        pytest.skip(f"no shared folder at {SHARED} (set BASIC_CODEC_SHARED)")
+    assert path.exists(), f"{path} is missing from the shared folder {SHARED}"
+    return path
+
+
 def tiny_model(seed: int = 0) -> BasicModel:
     torch.manual_seed(seed)
     m = BasicModel(preset("tiny"))

@@ -2,7 +2,6 @@
 packages are installed) the classical baselines and plots."""
 
 import math
-import os
 import re
 from pathlib import Path
 
@@ -12,8 +11,13 @@ import pytest
 from basic_codec.bench.anchors import Curve, complexity_points, load_anchors
 from basic_codec.bench.bdrate import bd_psnr, bd_rate
 
-SHARED = Path(os.environ.get("BASIC_CODEC_SHARED", Path(__file__).parents[1].parent / "shared"))
-ANCHORS = SHARED / "anchors"
+from .conftest import SHARED, shared
+
+
+
+@pytest.fixture(scope="module")
+def anchors() -> Path:
+    return shared(SHARED / "anchors")
 REF_LINE = re.compile(
     r"^(?P<file>\S+)\.json\s+BD-rate vs VTM: all-pts\s+(?P<all>[+-]?\d+(?:\.\d+)?)%"
     r".*\|\s*bpp<1\s+(?P<low>[+-]?\d+(?:\.\d+)?)%"
@@ -23,11 +27,8 @@ REF_LINE = re.compile(
 CURVE = [(0.1, 27.0), (0.2, 29.6), (0.4, 32.3), (0.8, 35.1), (1.6, 38.0), (3.2, 41.0)]
 
 
-def _reference_rows() -> list[tuple[str, float, float]]:
-    ref = ANCHORS / "bd_vs_vtm_reference.txt"
-    assert ref.is_file(), (
-        f"{ref} not found: point BASIC_CODEC_SHARED at the shared dir holding anchors/"
-    )
+def _reference_rows(anchors: Path) -> list[tuple[str, float, float]]:
+    ref = shared(anchors / "bd_vs_vtm_reference.txt")
     rows = []
     for line in ref.read_text().splitlines():
         m = REF_LINE.match(line)
@@ -37,11 +38,11 @@ def _reference_rows() -> list[tuple[str, float, float]]:
     return rows
 
 
-def test_reproduces_reference_table() -> None:
-    curves = load_anchors(ANCHORS, include_all=True)
+def test_reproduces_reference_table(anchors: Path) -> None:
+    curves = load_anchors(anchors, include_all=True)
     vtm = curves["vtm"]
     failures = []
-    for stem, want_all, want_low in _reference_rows():
+    for stem, want_all, want_low in _reference_rows(anchors):
         test = curves[stem]
         got_all = bd_rate(vtm.points, test.points)
         got_low = bd_rate(vtm.below(1.0).points, test.below(1.0).points)
@@ -51,8 +52,8 @@ def test_reproduces_reference_table() -> None:
     assert not failures, "\n".join(failures)
 
 
-def test_default_anchor_set() -> None:
-    curves = load_anchors(ANCHORS)
+def test_default_anchor_set(anchors: Path) -> None:
+    curves = load_anchors(anchors)
     assert "vtm" in curves and curves["vtm"].published
     assert not any("ms-ssim" in k or k.endswith("_cuda") for k in curves)
     for key in ("compressai-mbt2018_mse_cpu", "paper-elic2022_mse", "coolchic-v5.0", "mlic++",
@@ -139,11 +140,11 @@ def test_metrics(crop: np.ndarray) -> None:
     assert ms_ssim(big, big) == pytest.approx(1.0, abs=1e-6)
 
 
-def test_plots(tmp_path: Path) -> None:
+def test_plots(tmp_path: Path, anchors: Path) -> None:
     pytest.importorskip("matplotlib")
     from basic_codec.bench.plots import plot_complexity, plot_decode_time, plot_rd
 
-    curves = load_anchors(ANCHORS)
+    curves = load_anchors(anchors)
     ours = Curve("ours-L0", "basic-codec L0", CURVE, published=False, ours=True)
     measured = Curve("measured/jpeg", "JPEG", [(b * 2, p) for b, p in CURVE], published=False)
     plot_rd([ours, measured, curves["vtm"], {"label": "dict curve", "points": CURVE}],

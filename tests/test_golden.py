@@ -9,14 +9,12 @@ import pytest
 from PIL import Image
 
 from basic_codec.bench.kernels import OFF1, OFF2, ON1, ON2, symbols_sha256
-from basic_codec.weights import DEFAULT_WEIGHTS
 
 from .conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
 META = json.loads((GOLDEN / "golden.json").read_text())
 
-pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.exists(), reason="no shipped weights in this checkout")
 
 
 @pytest.fixture(scope="module")

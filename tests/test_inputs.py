@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import io
 import random
-import struct
 import warnings
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, features
 
+from tests.conftest import tiny_model
+
 from basic_codec import format as fmt
 from basic_codec.cli import main
-from basic_codec.errors import CodecError, CodecWarning, InputError
+from basic_codec.api import Codec, load
+from basic_codec.bench.synthetic import png16, png_header
+from basic_codec.errors import CodecError, CodecWarning, FormatError, InputError, ModelMismatchError, WeightsError
 from basic_codec.imageio import from_pil, read_image
 
 
@@ -45,28 +47,6 @@ def code_array(codec, arr: np.ndarray, mode: str) -> Image.Image:
 def save(img: Image.Image, path: Path, fmt_name: str | None = None, **kw) -> Path:
     img.save(path, fmt_name, **kw)
     return path
-
-
-def png16(arr: np.ndarray) -> bytes:
-    """A 16-bit PNG (gray HxW or RGB HxWx3) written by hand, as cameras and scanners do."""
-    h, w = arr.shape[:2]
-    color = 0 if arr.ndim == 2 else 2
-    raw = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in arr.reshape(h, -1))
-
-    def chunk(t, d):
-        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, color, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
-def png_header(w: int, h: int) -> bytes:
-    """A PNG that declares w x h pixels and holds almost none: only a size check may open it."""
-    def chunk(t, d):
-        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
 
 
 # --------------------------------------------------------------------------- PIL modes (API)
@@ -323,8 +303,26 @@ def test_array_layouts_and_other_types(tiny_codec):
         tiny_codec.compress("image.png")  # a str is a path
 
 
-def test_every_error_is_a_codec_error():
-    assert issubclass(InputError, CodecError)
+def test_every_error_a_user_meets_is_a_codec_error(tiny_codec, crop, tmp_path):
+    """`except CodecError` catches what bad images, bad files, other weights and bad weights
+    raise; a caller needs no other except clause."""
+    data = tiny_codec.compress(crop, 0.5)
+    other = Codec(tiny_model(seed=1), tiny_codec.levels)
+    (tmp_path / "w.safetensors").write_bytes(b"not weights")
+    attempts = {
+        "bad image": lambda: tiny_codec.compress(np.zeros((0, 4, 3), np.uint8)),
+        "corrupt file": lambda: tiny_codec.decompress(data[:-5] + bytes(5)),
+        "not a file": lambda: tiny_codec.decompress(b"hello"),
+        "other weights": lambda: other.decompress(data),
+        "bad weights": lambda: load(tmp_path / "w.safetensors"),
+    }
+    caught = {}
+    for name, attempt in attempts.items():
+        with pytest.raises(CodecError) as e:
+            attempt()
+        caught[name] = type(e.value)
+    assert caught["other weights"] is ModelMismatchError and caught["bad weights"] is WeightsError
+    assert caught["bad image"] is InputError and issubclass(caught["corrupt file"], FormatError)
 
 
 # --------------------------------------------------------------------------- the CLI

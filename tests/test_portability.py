@@ -6,11 +6,9 @@ import pytest
 from PIL import Image
 
 from basic_codec.bench.kernels import CROSSINGS, cross_code
-from basic_codec.weights import DEFAULT_WEIGHTS
 
 from .conftest import KODAK, SAMPLE
 
-pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.exists(), reason="no shipped weights in this checkout")
 
 
 def photos() -> list[np.ndarray]:

@@ -32,10 +32,27 @@ def test_decode_identical_with_1_and_2_threads(tiny_codec, crop):
         torch.set_num_threads(old)
 
 
-def test_quality_changes_rate(tiny_codec, crop):
-    small = tiny_codec.compress(crop, quality=0.0)
-    big = tiny_codec.compress(crop, quality=1.0)
-    assert len(small) != len(big)
+@pytest.fixture(scope="module")
+def shipped():
+    from basic_codec.api import load
+
+    return load()
+
+
+def test_decoded_pixels_follow_the_input_and_the_quality(shipped, crop):
+    """With the shipped weights: at every level the decoded picture is the input's (PSNR well
+    above what a flat or shifted picture gets), and higher q costs more bytes for more PSNR."""
+    from basic_codec.bench.metrics import psnr
+
+    flat = psnr(crop, np.full_like(crop, int(crop.mean())))
+    for lv in shipped.levels:
+        rows = []
+        for q in (0.0, 0.5, 1.0):
+            data = shipped.compress(crop, q, level=lv.level)
+            rows.append((len(data), psnr(crop, np.asarray(shipped.decompress(data)))))
+        (b0, p0), (b1, p1), (b2, p2) = rows
+        assert b0 < b1 < b2 and p0 < p1 < p2, (lv.level, rows)
+        assert p0 > flat + 8, (lv.level, p0, flat)
 
 
 def test_grayscale_and_pil_inputs(tiny_codec, crop):

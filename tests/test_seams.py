@@ -5,19 +5,16 @@ image (2 x 2 tiles of 1024 px, shipped weights: the tiny test model's random wei
 seams worth measuring). Synthesising each tile on its own, as version 0.1 did, fails the same
 measure (checked below, so the measure can fail)."""
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 
 from basic_codec import tiling
 from basic_codec.bench.metrics import seam_ratio
 
-from basic_codec.weights import DEFAULT_WEIGHTS
 
 from .conftest import SAMPLE
 
 
-@pytest.mark.skipif(not DEFAULT_WEIGHTS.exists(), reason="no shipped weights in this checkout")
 def test_tile_borders_do_not_show():
     import basic_codec
 
@@ -39,7 +36,6 @@ def test_tile_borders_do_not_show():
     assert seam_ratio(per_tile, tile) > 1.2 * ref, (seam_ratio(per_tile, tile), ref)
 
 
-@pytest.mark.skipif(not DEFAULT_WEIGHTS.exists(), reason="no shipped weights in this checkout")
 def test_windowed_transforms_equal_one_pass(crop):
     """The windows' margins cover g_a's and g_s's reach: windowed = one pass over the whole
     image (checked with small 128-px tiles, so that a 384 x 320 picture has 3 x 3 windows; a

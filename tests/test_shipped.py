@@ -7,11 +7,9 @@ import torch
 from PIL import Image
 
 from basic_codec.bench.metrics import psnr
-from basic_codec.weights import DEFAULT_WEIGHTS
 
-from .conftest import KODAK
+from .conftest import KODAK, shared
 
-pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.exists(), reason="no shipped weights in this checkout")
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +21,7 @@ def shipped():
 
 @pytest.fixture(scope="module")
 def kodak_crop():
-    path = KODAK / "kodim23.png"
-    if not path.exists():
-        pytest.skip("Kodak not found beside the checkout (../shared/data/kodak)")
+    path = shared(KODAK / "kodim23.png")
     return np.asarray(Image.open(path).convert("RGB"))[100:420, 200:584]  # 384 x 320
 
 

@@ -1,0 +1,71 @@
+"""The benchmark's own parts: resumable records, the typed aggregate, the report's numbers, speed."""
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from basic_codec.bench.metrics import psnr
+from basic_codec.bench.records import BenchResult
+from basic_codec.bench.report import quality_table, write_report
+from basic_codec.bench.run import BenchConfig, run
+from basic_codec.bench.speed import coder_throughput, measure_speed
+from basic_codec.ops.metrics import rd_loss
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory, crop):
+    d = tmp_path_factory.mktemp("set")
+    Image.fromarray(crop[:64, :96]).save(d / "a.png")
+    Image.fromarray(crop[64:128, 96:192]).save(d / "b.png")
+    return d
+
+
+def test_records_resume_and_aggregate_means(tmp_path, images, tiny_codec, crop):
+    cfg = BenchConfig(str(images), str(tmp_path / "out"), qualities=(0.0, 1.0), levels=(0, 1), baselines=())
+    agg = run(cfg, tiny_codec)
+    lines = (tmp_path / "out" / "ours.jsonl").read_text().splitlines()
+    assert len(lines) == 2 * 2 * 2  # images x qualities x levels
+    again = run(cfg, tiny_codec)  # everything measured already: nothing is coded twice
+    assert (tmp_path / "out" / "ours.jsonl").read_text().splitlines() == lines
+    assert again.ours == agg.ours
+    # the aggregate is the mean of the records, and its RD loss the training objective's
+    recs = [json.loads(line) for line in lines]
+    point = next(p for p in agg.ours if p.level == 1 and p.quality == 1.0)
+    mine = [r for r in recs if r["level"] == 1 and r["quality"] == 1.0]
+    assert point.n_images == 2 and point.bpp == pytest.approx(np.mean([r["bpp"] for r in mine]))
+    lam = tiny_codec.cfg.lmbda(1.0)
+    assert point.rd_loss == pytest.approx(np.mean([rd_loss(r["bpp"], 10 ** (-r["psnr"] / 10), lam) for r in mine]))
+    # a record is what a user gets: the file's bytes and the decoded picture's PSNR
+    data = tiny_codec.compress(np.asarray(Image.open(images / "a.png")), 1.0, level=1)
+    rec = next(r for r in mine if r["image"] == "a.png")
+    assert rec["bytes"] == len(data)
+    assert rec["psnr"] == pytest.approx(psnr(np.asarray(Image.open(images / "a.png")),
+                                             np.asarray(tiny_codec.decompress(data))))
+    # aggregate.json holds the same result
+    stored = BenchResult.from_dict(json.loads((tmp_path / "out" / "aggregate.json").read_text()))
+    assert stored == agg
+
+
+def test_report_tables_come_from_the_aggregate(tmp_path, images, tiny_codec):
+    agg = run(BenchConfig(str(images), str(tmp_path / "out"), qualities=(0.0, 0.5), baselines=()), tiny_codec)
+    summary = write_report(agg, tmp_path / "R.md", None)
+    levels = {lv.level: lv for lv in agg.levels}
+    table = quality_table(agg, levels)
+    assert table in summary
+    for p in agg.ours:  # every measured point is printed with its own numbers
+        assert f"{p.bpp:.3f} / {p.psnr:.2f}" in table
+    rows = [line for line in summary.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == 2 * len(agg.levels)  # the level table and the quality table
+    assert "No published anchor is drawn" in (tmp_path / "R.md").read_text()
+
+
+def test_speed_rows_per_level(tiny_codec, crop):
+    rows = measure_speed(tiny_codec, crop, repeats=1)
+    assert [r["level"] for r in rows] == [lv.level for lv in tiny_codec.levels]
+    for r in rows:
+        assert 0 < r["dec_entropy_s"] < r["dec_s"] and 0 < r["enc_entropy_s"] < r["enc_s"]
+        assert r["dec_network_s"] == pytest.approx(r["dec_s"] - r["dec_entropy_s"], abs=1e-9)
+    c = coder_throughput(tiny_codec, crop, repeats=1)
+    assert c["symbols"] == tiny_codec.cfg.latent_channels * 12 * 16  # 136 x 200, padded to 192 x 256, /16
+    assert c["ours_sym_per_s"] > 0 and c["constriction_sym_per_s"] > 0
