@@ -141,25 +141,34 @@ class BasicModel(nn.Module):
         hyper = self._net(self.h_s, ste_round(z), whs, bf16=False)
         y_noise = self._noise(y)
         tables = [assign] if assigns is None else assigns
+        def quantize(y, mean):  # rate the noisy (or rounded) residual, feed back the rounded value
+            r = y + y_noise - mean if noise else torch.round(y - mean)
+            return r, ste_round(y - mean) + mean
+
         y_hat, samples = None, []
         for table in tables:
-            bits_y = torch.zeros(x.shape[0], device=x.device)
-            pmap = self._partites(s, *y.shape[2:], table)
-            y_sample = None
-            for k in decode_steps(pmap):
-                mask = pmap == k
-                mean, raw = self._net(self._params, hyper, y_sample, bf16=False)
-                r = y + y_noise - mean if noise else torch.round(y - mean)
-                bits = -torch.log2(self.y_entropy.likelihood(r, raw))
-                bits_y = bits_y + (bits * mask).sum(dim=(1, 2, 3))
-                values = ste_round(y - mean) + mean
-                y_sample = torch.where(mask, values, torch.zeros_like(y) if y_sample is None else y_sample)
+            bits_y, y_sample = self.partite_pass(y, hyper, self._partites(s, *y.shape[2:], table), quantize)
             y_hat = y_sample if y_hat is None else y_hat
             samples.append(bits_y)
         x_hat = self._net(self.g_s, y_hat * inv_gain, ws)
         bits_z = -torch.log2(z_lik).sum(dim=(1, 2, 3))
         stacked = torch.stack(samples)
         return {"x_hat": x_hat, "bits_y": stacked.mean(0), "bits_z": bits_z, "bits_y_samples": stacked}
+
+    def partite_pass(self, y: torch.Tensor, hyper: torch.Tensor, pmap: torch.Tensor,
+                     quantize: Callable) -> tuple[torch.Tensor, torch.Tensor]:
+        """The decoder's partite loop, differentiable (training, search, encoder effort): each
+        step's means come from what earlier steps decoded. quantize(y, mean) -> (the residual to
+        rate, the value fed back). -> (bits of y per image, y_hat)."""
+        bits = torch.zeros(y.shape[0], device=y.device)
+        y_hat = None
+        for k in decode_steps(pmap):
+            mask = pmap == k
+            mean, raw = self._net(self._params, hyper, y_hat, bf16=False)
+            r, value = quantize(y, mean)
+            bits = bits + (-torch.log2(self.y_entropy.likelihood(r, raw)) * mask).sum(dim=(1, 2, 3))
+            y_hat = torch.where(mask, value, torch.zeros_like(y) if y_hat is None else y_hat)
+        return bits, y_hat
 
     @torch.no_grad()
     def freeze(self) -> None:

@@ -77,19 +77,13 @@ def refine(model, x: torch.Tensor, y: torch.Tensor, q: float, s, effort_plan: Ef
 def _objective(model, x, y, z, s, lam, inv_gain, rounder, whs, ws, valid) -> torch.Tensor:
     """bits/pixel + lambda 255^2 MSE of latents (y, z) under the decoder's own networks, with
     `rounder` standing in for the rounding (soft while refining, hard to judge the result)."""
-    from .context import decode_steps
-
-    pmap = model._partites(s, *y.shape[2:])
-    z_t = rounder(z)
-    bits = -torch.log2(model.prior.likelihood(z_t)).sum()
-    hyper = model.h_s(z_t, whs)
-    y_hat = None
-    for k in decode_steps(pmap):
-        mask = pmap == k
-        mean, raw = model._params(hyper, y_hat)
+    def quantize(y, mean):
         r = rounder(y - mean)
-        bits = bits - (torch.log2(model.y_entropy.likelihood(r, raw)) * mask).sum()
-        y_hat = torch.where(mask, r + mean, torch.zeros_like(y) if y_hat is None else y_hat)
+        return r, r + mean
+
+    z_t = rounder(z)
+    bits_y, y_hat = model.partite_pass(y, model.h_s(z_t, whs), model._partites(s, *y.shape[2:]), quantize)
+    bits = bits_y.sum() - torch.log2(model.prior.likelihood(z_t)).sum()
     x_hat = model.g_s(y_hat * inv_gain, ws).clamp(0, 1)  # as the decoder clamps
     h, w = valid
     return rd_loss(bits / (h * w), F.mse_loss(x_hat[..., :h, :w], x[..., :h, :w]), lam)

@@ -46,22 +46,22 @@ class BsicImageFile(ImageFile.ImageFile):
         self._mode = fmt.MODES.get(head[21], "RGB")
         self._size = (width, height)
         self.fp.seek(0)
+        data = self.fp.read()  # the file is read once: the decoder gets these bytes
         try:
-            chunks = fmt.unpack(self.fp.read()).chunks
+            chunks = fmt.unpack(data).chunks
         except fmt.FormatError as e:
             raise SyntaxError(str(e)) from None
         for tag, key in ((fmt.ICC, "icc_profile"), (fmt.EXIF, "exif"), (fmt.XMP, "xmp")):
             if tag in chunks:
                 self.info[key] = chunks[tag]
-        self.tile = [ImageFile._Tile("bsic", (0, 0, width, height), 0, None)]
+        self.tile = [ImageFile._Tile("bsic", (0, 0, width, height), 0, (data,))]
 
 
 class BsicDecoder(ImageFile.PyDecoder):
-    _pulls_fd = True
+    _pulls_fd = True  # nothing more to read: the bytes came with the tile
 
     def decode(self, buffer):
-        self.fd.seek(0)
-        img = _get_codec().decompress(self.fd.read())
+        img = _get_codec().decompress(self.args[0])
         self.set_as_raw(img.tobytes(), img.mode)
         return -1, 0
 
