@@ -224,12 +224,9 @@ EDGES = ("g_a", "h_a", "h_s", "g_s")
 
 def describe_level(lv: Level, cfg) -> dict:
     """One level as `levels --json` and `info` print it."""
-    d = {"level": lv.level, "widths": dict(zip(EDGES, lv.structure.widths(cfg))),
-         "partites": lv.structure.partites, "enc_kmac_per_px": round(lv.enc_kmac_per_px, 3),
-         "dec_kmac_per_px": round(lv.dec_kmac_per_px, 3)}
-    if lv.val_bpp is not None:
-        d["val_bpp"], d["val_psnr"] = round(lv.val_bpp, 4), round(lv.val_psnr, 3)
-    return d
+    d = lv.to_dict()  # the stored form, with the width indices turned into channel counts
+    del d["width_indices"]
+    return {"level": d.pop("level"), "widths": dict(zip(EDGES, lv.structure.widths(cfg))), **d}
 
 
 def metadata_chunks(pic: Picture) -> dict[bytes, bytes]:

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from basic_codec.bench.report import replace_block
 from basic_codec.bench.run import machine
-from basic_codec.ops.metrics import psnr_from_mse
+from basic_codec.ops.metrics import psnr_from_mse, rd_loss
 from basic_codec.structure import Structure
 from basic_codec.train.grow import grow
 from basic_codec.train.loop import TrainConfig, _target_config
@@ -80,7 +80,7 @@ def scores(model, x: torch.Tensor) -> dict:
         rd = []
         for lam in LAMBDAS:
             bpp, mse = measure(model, x, s, q_for(cfg, lam))
-            rd.append(bpp + lam * 255**2 * mse)
+            rd.append(rd_loss(bpp, mse, lam))
         out[f"{name}_rd"] = sum(rd) / len(rd)
     top = Structure.uniform(n - 1, max(ks))
     out["psnr_q1"] = float(psnr_from_mse(torch.tensor(measure(model, x, top, 1.0)[1])))

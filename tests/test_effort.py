@@ -4,12 +4,14 @@ import numpy as np
 import pytest
 
 from basic_codec.errors import InputError
+from basic_codec.ops.metrics import rd_loss
 
 
-def rd_loss(codec, img, data, q):
+def file_rd_loss(codec, img, data, q):
+    """The objective on what a user gets: the file's bytes and the decoded picture."""
     out = np.asarray(codec.decompress(data)).astype(np.float64)
-    mse = np.mean((out - img) ** 2) / 255**2
-    return 8 * len(data) / (img.shape[0] * img.shape[1]) + codec.cfg.lmbda(q) * 255**2 * mse
+    return rd_loss(8 * len(data) / (img.shape[0] * img.shape[1]), np.mean((out / 255 - img / 255) ** 2),
+                   codec.cfg.lmbda(q))
 
 
 @pytest.mark.parametrize("level", [0, -1])
@@ -20,7 +22,7 @@ def test_effort_lowers_the_rd_loss(tiny_codec, crop, level):
     base = tiny_codec.compress(img, q, level=lv)
     refined = tiny_codec.compress(img, q, level=lv, effort=3)
     assert refined != base
-    assert rd_loss(tiny_codec, img, refined, q) < rd_loss(tiny_codec, img, base, q)
+    assert file_rd_loss(tiny_codec, img, refined, q) < file_rd_loss(tiny_codec, img, base, q)
     assert tiny_codec.compress(img, q, level=lv, effort=3) == refined  # same input, same bytes
 
 
