@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import basic_codec  # noqa: E402
 from basic_codec.bench.kernels import ON2, symbols_sha256  # noqa: E402
+from basic_codec.bench.run import cpu_name  # noqa: E402
 
 OUT = ROOT / "tests" / "golden"
 
@@ -39,7 +40,8 @@ def main() -> None:
     sample = np.asarray(Image.open(ROOT / "basic_codec" / "data" / "sample.png").convert("RGB"))
     OUT.mkdir(parents=True, exist_ok=True)
     levels = {"bottom": 0, "middle": len(codec.levels) // 2, "top": len(codec.levels) - 1}
-    meta = {"model_id": codec.model_id.hex(), "setting": str(ON2), "files": {}}
+    # the encoder's g_a runs in float: its bytes are only promised on the CPU that wrote them
+    meta = {"model_id": codec.model_id.hex(), "setting": str(ON2), "cpu": cpu_name(), "files": {}}
     with ON2.active():
         for name, img, which, q in cases(sample):
             data = codec.compress(np.ascontiguousarray(img), q, level=levels[which])

@@ -46,3 +46,24 @@ def test_golden_file_decodes_exactly(shipped, name, setting):
     assert pixels.shape == (info["height"], info["width"], 3)
     assert np.abs(pixels.astype(int) - ref).max() <= 1
     assert hashlib.sha256(ref.tobytes()).hexdigest() == info["pixels_sha256"]
+
+
+def test_encoder_still_writes_the_golden_bytes(shipped):
+    """No behaviour change behind a refactor: the same crops coded again give the very files
+    make_golden.py wrote. The encoder's g_a runs in float, so bytes are only promised on the CPU
+    (and kernel setting) that wrote them; elsewhere only the decoder tests above apply."""
+    import importlib.util
+
+    from basic_codec.bench.run import cpu_name
+
+    if META.get("cpu") != cpu_name():
+        pytest.skip(f"golden files written on {META.get('cpu')!r}, this is {cpu_name()!r}")
+    spec = importlib.util.spec_from_file_location("make_golden", ROOT / "scripts" / "make_golden.py")
+    make_golden = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_golden)
+    sample = np.asarray(Image.open(ROOT / "basic_codec" / "data" / "sample.png").convert("RGB"))
+    with ON2.active():
+        for name, img, _, q in make_golden.cases(sample):
+            info = META["files"][name]
+            data = shipped.compress(np.ascontiguousarray(img), q, level=info["level"])
+            assert data == (GOLDEN / f"{name}.bsic").read_bytes(), name
