@@ -225,7 +225,7 @@ def cmd_bench(args) -> None:
                              "(or pass --baselines none)")
     report = args.report if args.report is not None else str(Path(args.out) / "RESULTS.md")
     cfg = BenchConfig(args.images, args.out, quals, levels, baselines, anchors=args.anchors, report=report or None,
-                      name=args.name, limit=args.limit, speed=args.speed, readme=args.readme)
+                      name=args.name, limit=args.limit, speed=args.speed, readme=args.readme, effort=args.effort)
     summary = bench(cfg, _load(args))
     if summary:
         print(summary)
@@ -388,6 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--name", help="what to call the image set in the report (default: the folder's name)")
     b.add_argument("--readme", help="also refresh the results block of this README")
     b.add_argument("--limit", type=int, help="first N images only")
+    b.add_argument("-e", "--effort", type=int, default=0, choices=range(10), metavar="0..9",
+                   help="encoder effort of every coding (default 0); records are kept apart per effort")
     b.add_argument("--speed", action="store_true",
                    help="also time every level on one 768x512 image (median of 5), network vs entropy coding")
     common(b, force=False)

@@ -69,3 +69,17 @@ def test_speed_rows_per_level(tiny_codec, crop):
     c = coder_throughput(tiny_codec, crop, repeats=1)
     assert c["symbols"] == tiny_codec.cfg.latent_channels * 12 * 16  # 136 x 200, padded to 192 x 256, /16
     assert c["ours_sym_per_s"] > 0 and c["constriction_sym_per_s"] > 0
+
+
+def test_effort_records_are_kept_apart(tmp_path, images, tiny_codec):
+    """`bench --effort E` codes with effort E and keeps those records beside the effort-0 ones."""
+    out = tmp_path / "out"
+    plain = run(BenchConfig(str(images), str(out), qualities=(0.7,), levels=(0,), baselines=()), tiny_codec)
+    refined = run(BenchConfig(str(images), str(out), qualities=(0.7,), levels=(0,), baselines=(), effort=2),
+                  tiny_codec)
+    recs = [json.loads(line) for line in (out / "ours.jsonl").read_text().splitlines()]
+    assert sorted(r["effort"] for r in recs) == [0, 0, 2, 2]
+    assert refined.effort == 2 and plain.effort == 0
+    assert refined.ours[0].rd_loss < plain.ours[0].rd_loss  # what effort is for
+    assert run(BenchConfig(str(images), str(out), qualities=(0.7,), levels=(0,), baselines=()),
+               tiny_codec).ours == plain.ours  # effort 0 again: nothing re-measured

@@ -96,6 +96,7 @@ class BenchResult:
     ours: list[OursPoint]
     baselines: list[BaselinePoint]
     speed: dict[str, Any] | None = field(default=None)  # `bench --speed` (bench/speed.py's rows)
+    effort: int = 0  # encoder effort of every coding
 
     def level(self, lv: int) -> LevelRow:
         return next(r for r in self.levels if r.level == lv)
@@ -104,6 +105,8 @@ class BenchResult:
         d = asdict(self)
         if self.speed is None:
             del d["speed"]
+        if not self.effort:
+            del d["effort"]
         return d
 
     @classmethod

@@ -129,7 +129,7 @@ Written by `basic-codec bench {agg.images}` — do not edit by hand.
 
 - machine: {agg.machine}
 - date: {agg.date}, commit {agg.commit}, weights {agg.model_id}
-- {agg.n_images} images; bpp from the real `.bsic` file size (header included); PSNR over RGB per image, then averaged;
+- {agg.n_images} images{f", encoder effort {agg.effort} (`--effort`)" if agg.effort else ""}; bpp from the real `.bsic` file size (header included); PSNR over RGB per image, then averaged;
   times are wall clock per image (encode: image to bytes; decode: bytes to image).
 - BD-rate: classic Bjontegaard (cubic fit of log-rate over the overlapping PSNR range). {vtm_note}JPEG 2000, WebP and JPEG are measured here in the same run.
 - widths: channels of the hidden layers of g_a (analysis), h_a (hyper analysis), h_s (hyper

@@ -41,6 +41,7 @@ class BenchConfig:
     report: str | None = None  # markdown report (plots beside it in img/); None: OUT/RESULTS.md
     name: str | None = None  # what the image set is called in the report; None: the folder's name
     limit: int | None = None  # first N images only (quick looks)
+    effort: int = 0  # encoder effort (0..9) of every coding; records are kept per effort
     speed: bool = False  # also time every level on one image (OUT/speed.json, kept for later reports)
     readme: str | None = None  # also put the summary block into this README
 
@@ -87,6 +88,9 @@ def speed_image(folder: str) -> tuple[str, np.ndarray]:
     return files[0].name, load_rgb(files[0])
 
 
+RECORD_DEFAULTS = {"effort": 0}  # fields that records written before them lack
+
+
 def _done(path: Path, key_fields: tuple[str, ...]) -> tuple[set, list[dict]]:
     rows = []
     if path.exists():
@@ -96,19 +100,19 @@ def _done(path: Path, key_fields: tuple[str, ...]) -> tuple[set, list[dict]]:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError:  # a line cut by an interrupted run
                     continue
-    return {tuple(r[k] for k in key_fields) for r in rows}, rows
+    return {tuple(r.get(k, RECORD_DEFAULTS.get(k)) for k in key_fields) for r in rows}, rows
 
 
-def measure_ours(codec: Codec, img: np.ndarray, quality: float, level: int) -> dict:
+def measure_ours(codec: Codec, img: np.ndarray, quality: float, level: int, effort: int = 0) -> dict:
     """Encode and decode through bytes exactly as a user would; times are wall clock."""
     t0 = time.perf_counter()
-    rep = codec.compress_report(img, quality, level=level)
+    rep = codec.compress_report(img, quality, level=level, effort=effort)
     t1 = time.perf_counter()
     rec = np.asarray(codec.decompress(rep.data).convert("RGB"))
     t2 = time.perf_counter()
     h, w = img.shape[:2]
     lv = codec.levels[level]
-    return {"quality": round(quality, 6), "level": level, "bytes": len(rep.data),
+    return {"quality": round(quality, 6), "level": level, "effort": effort, "bytes": len(rep.data),
             "bpp": 8 * len(rep.data) / (h * w), "payload_bytes": rep.payload_bytes,
             "header_bytes": rep.header_bytes, "est_payload_bits": rep.est_payload_bits,
             "psnr": psnr(img, rec), "ms_ssim": ms_ssim(img, rec), "enc_s": t1 - t0, "dec_s": t2 - t1,
@@ -149,9 +153,9 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
             raise ValueError(f"level {lv} does not exist (0..{len(codec.levels) - 1})")
     model = codec.model_id.hex()
     ours_path = out / "ours.jsonl"
-    done, _ = _done(ours_path, ("image", "model", "quality", "level"))
+    done, _ = _done(ours_path, ("image", "model", "quality", "level", "effort"))
     jobs = [(f, q, lv) for f in files for q in cfg.qualities for lv in levels
-            if (f.name, model, round(q, 6), lv) not in done]
+            if (f.name, model, round(q, 6), lv, cfg.effort) not in done]
     baseline_jobs = []
     if cfg.baselines:
         from . import baselines as bl
@@ -173,7 +177,7 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
     with open(ours_path, "a") as log:
         for f, q, lv in jobs:
             img = image(f)
-            rec = {"image": f.name, "model": model, **measure_ours(codec, img, q, lv)}
+            rec = {"image": f.name, "model": model, **measure_ours(codec, img, q, lv, cfg.effort)}
             log.write(json.dumps(rec) + "\n")
             log.flush()
             bar.update(1, image=f.name, level=lv)
@@ -187,6 +191,7 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
                 bar.update(1, image=f.name, codec=name)
     names = {f.name for f in files}
     ours_rows = [r for r in _done(ours_path, ())[1] if r["model"] == model and r["image"] in names
+                 and r.get("effort", 0) == cfg.effort
                  and r["level"] in levels and round(r["quality"], 6) in {round(q, 6) for q in cfg.qualities}]
     for r in ours_rows:  # the training objective, per image: bpp + lambda(q) 255^2 MSE
         r["rd_loss"] = rd_loss(r["bpp"], 10 ** (-r["psnr"] / 10), codec.cfg.lmbda(r["quality"]))
@@ -201,7 +206,8 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
         n_images=len(files), set_name=cfg.name or ("Kodak" if kodak else Path(cfg.images).resolve().name),
         kodak=kodak, levels=[LevelRow.from_dict(describe_level(codec.levels[lv], codec.cfg)) for lv in levels],
         ours=[OursPoint.from_dict(a) for a in aggregate(ours_rows, ("level", "quality"))],
-        baselines=[BaselinePoint.from_dict(a) for a in aggregate(base_rows, ("codec", "setting"))])
+        baselines=[BaselinePoint.from_dict(a) for a in aggregate(base_rows, ("codec", "setting"))],
+        effort=cfg.effort)
     (out / "aggregate.json").write_text(json.dumps(agg.to_dict(), indent=1))
     return agg
 
