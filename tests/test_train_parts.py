@@ -72,3 +72,47 @@ def test_run_log_appends_json_lines_every_n_steps(tmp_path):
     off = RunLog(tmp_path / "other.jsonl", every=5, enabled=False)  # processes other than 0
     off.write({"step": 5})
     assert not off.wants(5, 10) and not (tmp_path / "other.jsonl").exists()
+
+
+def test_stop_request_catches_the_first_signal_and_restores_handlers():
+    import os
+    import signal
+
+    from basic_codec.train.parts import StopRequest
+
+    before = signal.getsignal(signal.SIGINT)
+    with StopRequest() as stop:
+        assert not stop.requested
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.requested  # the run goes on to the end of its step
+        with pytest.raises(KeyboardInterrupt):  # a second signal stops at once
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_ctrl_c_ends_a_run_with_a_checkpoint_and_weights(tmp_path):
+    """SIGINT to `basic-codec train`: exit 0 at a step boundary, checkpoint and weights written,
+    and --resume continues from that step."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.test_train import _data_dir
+
+    data, out = _data_dir(tmp_path / "data"), tmp_path / "run"
+    cmd = [sys.executable, "-m", "basic_codec", "train", str(data), "--out", str(out), "--config", "tiny",
+           "--steps", "100000", "--batch", "2", "--crop", "64", "--threads", "1"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "log.jsonl").exists() or not (out / "log.jsonl").read_text().strip():
+        assert p.poll() is None and time.monotonic() < deadline, p.communicate()[0]
+        time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    text = p.communicate(timeout=120)[0]
+    assert p.returncode == 0, text
+    step = int(text.split("stopped at step ")[1].split(";")[0])
+    assert step >= 25 and (out / "checkpoint.safetensors").exists() and (out / "weights.safetensors").exists()
+    from basic_codec.train.checkpoint import checkpoint_info
+
+    assert checkpoint_info(out / "checkpoint.safetensors")["step"] == step

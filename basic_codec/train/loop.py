@@ -29,7 +29,7 @@ from .controller import Controller
 from .structure_stage import structure_loss
 from .data import CropSampler, split
 from .grow import grow
-from .parts import CheckpointClock, RunLog, SpikeGuard, lr_at, set_lr
+from .parts import CheckpointClock, RunLog, SpikeGuard, StopRequest, lr_at, set_lr
 from .distributed import setup, teardown
 
 
@@ -175,70 +175,72 @@ def train(tc: TrainConfig) -> Path:
     clock = CheckpointClock(tc.checkpoint_minutes, last=t_start)
     first_step = step
     model.train()
-    while step < tc.steps:
-        lr = lr_at(step, tc.lr, tc.steps, tc.warmup, tc.min_lr) * lr_scale
-        set_lr(optimizer, lr, tc.lr)
-        # every process draws the whole global batch (same RNG) and trains on its slice
-        if tc.stage == "structure":
-            x = d.slice(sampler.batch(tc.batch, rng))
-            loss, guard_value, m = structure_loss(model, controller, x, step / tc.steps, rng,
-                                                  tc.lambda_c, tc.vimco_samples, tc.entropy_bonus, d.mean)
-            s = m.pop("structure")
-        else:
-            s = sample_structure(step, cfg, rng)
-            q_all = torch.from_numpy(rng.random(tc.batch)).float()
-            if tc.rate_sandwich and tc.batch >= 2:
-                q_all[:2] = torch.tensor([0.0, 1.0])
-            q = d.slice(q_all)
-            x = d.slice(sampler.batch(tc.batch, rng))
-            loss, m = batch_loss(model, x, q, s)
-            guard_value = float(loss.detach())
-        # the spike guard watches the RD loss (the complexity penalty is large by design early on)
-        loss_value, m["bpp"], m["mse"], m["psnr"] = d.mean([guard_value, m["bpp"], m["mse"], m["psnr"]])
-        aux = model.prior.aux_loss(cfg.z_bound)
-        optimizer.zero_grad(set_to_none=True)
-        if not guard.is_spike(loss_value):
-            (loss + aux).backward()
-            d.average_gradients(params)
-            torch.nn.utils.clip_grad_norm_(groups[0]["params"], tc.clip)  # the backbone's
-            optimizer.step()
-            if tc.ema:
-                modules["ema"].update_parameters(model)
-        if guard.diverging and ckpt.exists():
-            # Many skipped steps: go back to the last healthy checkpoint with half the learning
-            # rate; the data RNG runs on, so other batches follow.
-            info = load_checkpoint(ckpt, modules, optimizer, None)
-            step, lr_scale = info["step"], 0.5 * lr_scale
-            guard.restart(info.get("ema"))
-            rollbacks += 1
-            if rollbacks > tc.max_rollbacks:
-                raise CodecError(f"training diverged {rollbacks} times; last healthy checkpoint: {ckpt}")
-            log.write({"step": step, "rollback": rollbacks, "lr_scale": lr_scale})
-            if d.main:
-                print(f"\ndiverging: back to step {step}, learning rate x{lr_scale:g}", flush=True)
-            bar.n = step
-            continue
-        step += 1
-        bar.update(1, loss=loss_value, bpp=m["bpp"], psnr=m["psnr"])
-        if log.wants(step, tc.steps):
-            log.write({"step": step, "loss": loss_value, "aux": float(aux.detach()), "lr": lr, **m,
-                       **s.to_dict(), "dec_kmac": cost(cfg, s).decoder / 1000,
-                       "skipped": guard.skipped, "steps_per_s": round(bar.rate(), 3)})
-        now = time.monotonic()
-        # clocks differ between processes: process 0's decision counts for all
-        out_of_time = d.any(d.main and tc.max_minutes is not None and now - t_start > tc.max_minutes * 60) or (
-            tc.stop_after is not None and step - first_step >= tc.stop_after)
-        if d.any(d.main and clock.due(now, guard.healthy)) or step == tc.steps or out_of_time:
-            if d.main:
-                save_checkpoint(ckpt, modules, optimizer, rng, {
-                    "step": step, "ema": guard.mean, "skipped": guard.skipped, "lr_scale": lr_scale,
-                    "rollbacks": rollbacks, "config": cfg.to_json(), "processes": d.world, "stage": tc.stage,
-                    "ema_decay": tc.ema, "prior_steps": prior_steps})
-            clock.written(now)
-        if out_of_time:
-            if d.main:
-                print(f"stopped at step {step}; --resume continues", flush=True)
-            break
+    with StopRequest() as stop:  # Ctrl-C / SIGTERM: end at the next step with a checkpoint
+        while step < tc.steps:
+            lr = lr_at(step, tc.lr, tc.steps, tc.warmup, tc.min_lr) * lr_scale
+            set_lr(optimizer, lr, tc.lr)
+            # every process draws the whole global batch (same RNG) and trains on its slice
+            if tc.stage == "structure":
+                x = d.slice(sampler.batch(tc.batch, rng))
+                loss, guard_value, m = structure_loss(model, controller, x, step / tc.steps, rng,
+                                                      tc.lambda_c, tc.vimco_samples, tc.entropy_bonus, d.mean)
+                s = m.pop("structure")
+            else:
+                s = sample_structure(step, cfg, rng)
+                q_all = torch.from_numpy(rng.random(tc.batch)).float()
+                if tc.rate_sandwich and tc.batch >= 2:
+                    q_all[:2] = torch.tensor([0.0, 1.0])
+                q = d.slice(q_all)
+                x = d.slice(sampler.batch(tc.batch, rng))
+                loss, m = batch_loss(model, x, q, s)
+                guard_value = float(loss.detach())
+            # the spike guard watches the RD loss (the complexity penalty is large by design early on)
+            loss_value, m["bpp"], m["mse"], m["psnr"] = d.mean([guard_value, m["bpp"], m["mse"], m["psnr"]])
+            aux = model.prior.aux_loss(cfg.z_bound)
+            optimizer.zero_grad(set_to_none=True)
+            if not guard.is_spike(loss_value):
+                (loss + aux).backward()
+                d.average_gradients(params)
+                torch.nn.utils.clip_grad_norm_(groups[0]["params"], tc.clip)  # the backbone's
+                optimizer.step()
+                if tc.ema:
+                    modules["ema"].update_parameters(model)
+            if guard.diverging and ckpt.exists():
+                # Many skipped steps: go back to the last healthy checkpoint with half the learning
+                # rate; the data RNG runs on, so other batches follow.
+                info = load_checkpoint(ckpt, modules, optimizer, None)
+                step, lr_scale = info["step"], 0.5 * lr_scale
+                guard.restart(info.get("ema"))
+                rollbacks += 1
+                if rollbacks > tc.max_rollbacks:
+                    raise CodecError(f"training diverged {rollbacks} times; last healthy checkpoint: {ckpt}")
+                log.write({"step": step, "rollback": rollbacks, "lr_scale": lr_scale})
+                if d.main:
+                    print(f"\ndiverging: back to step {step}, learning rate x{lr_scale:g}", flush=True)
+                bar.n = step
+                continue
+            step += 1
+            bar.update(1, loss=loss_value, bpp=m["bpp"], psnr=m["psnr"])
+            if log.wants(step, tc.steps):
+                log.write({"step": step, "loss": loss_value, "aux": float(aux.detach()), "lr": lr, **m,
+                           **s.to_dict(), "dec_kmac": cost(cfg, s).decoder / 1000,
+                           "skipped": guard.skipped, "steps_per_s": round(bar.rate(), 3)})
+            now = time.monotonic()
+            # clocks differ between processes: process 0's decision counts for all
+            out_of_time = d.any(d.main and (stop.requested or (tc.max_minutes is not None
+                                                               and now - t_start > tc.max_minutes * 60))) or (
+                tc.stop_after is not None and step - first_step >= tc.stop_after)
+            if d.any(d.main and clock.due(now, guard.healthy)) or step == tc.steps or out_of_time:
+                if d.main:
+                    save_checkpoint(ckpt, modules, optimizer, rng, {
+                        "step": step, "ema": guard.mean, "skipped": guard.skipped, "lr_scale": lr_scale,
+                        "rollbacks": rollbacks, "config": cfg.to_json(), "processes": d.world, "stage": tc.stage,
+                        "ema_decay": tc.ema, "prior_steps": prior_steps})
+                clock.written(now)
+            if out_of_time:
+                if d.main:
+                    print(f"stopped at step {step}; --resume continues", flush=True)
+                break
     model.eval()
     log.close()
     if d.main:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -103,3 +105,30 @@ class RunLog:
         if self.file is not None:
             self.file.close()
             self.file = None
+
+
+class StopRequest:
+    """Ctrl-C (SIGINT) or SIGTERM during training ends the run at the next step boundary with a
+    checkpoint and exported weights (`--resume` continues), instead of killing it mid-step. A
+    second signal interrupts at once. Only installs handlers in the main thread."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: dict[int, object] = {}
+
+    def __enter__(self) -> "StopRequest":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:  # asked twice: stop now
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nstopping after this step (a checkpoint is written); signal again to stop at once",
+              flush=True)
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
