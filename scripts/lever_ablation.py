@@ -31,6 +31,7 @@ from basic_codec.bench.report import replace_block
 from basic_codec.bench.run import machine
 from basic_codec.ops.metrics import psnr_from_mse, rd_loss
 from basic_codec.structure import Structure
+from basic_codec.train.checkpoint import checkpoint_info
 from basic_codec.train.grow import grow
 from basic_codec.train.loop import TrainConfig, _target_config
 from basic_codec.train.search import validation_crops
@@ -101,8 +102,19 @@ def start_model(init: str, lever: Lever):
 
 
 def last_step(run: Path) -> int:
-    lines = (run / "log.jsonl").read_text().splitlines()
-    return json.loads(lines[-1])["step"] if lines else 0
+    return checkpoint_info(run / "checkpoint.safetensors")["step"]
+
+
+def cached_scores(root: Path, lever: Lever, init: str, x: torch.Tensor) -> tuple[dict, dict]:
+    """(before, after) of a lever, measured once per trained run (kept in RUNS/scores.json,
+    keyed by the run's weights file time), so the table can be written again without the wait."""
+    path, weights = root / "scores.json", root / lever.name / "weights.safetensors"
+    cache = json.loads(path.read_text()) if path.exists() else {}
+    key = f"{lever.name}:{weights.stat().st_mtime_ns}:{x.shape[0]}x{x.shape[2]}"
+    if key not in cache:
+        cache[key] = {"before": scores(start_model(init, lever), x), "after": scores(load_weights(weights)[0], x)}
+        path.write_text(json.dumps(cache, indent=1))
+    return cache[key]["before"], cache[key]["after"]
 
 
 def main() -> None:
@@ -134,13 +146,12 @@ def main() -> None:
     x = validation_crops(args.data, args.crop)
     rows = []
     for lv in levers:
-        before = scores(start_model(args.init, lv), x)
-        after = scores(load_weights(root / lv.name / "weights.safetensors")[0], x)
+        before, after = cached_scores(root, lv, args.init, x)
         rows.append((lv, last_step(root / lv.name), before, after))
         print(lv.name, before, after, flush=True)
     base = next((r for r in rows if r[0].name == "base"), None)
     lines = [f"Measured {datetime.date.today()} on {machine()} by `python scripts/lever_ablation.py {args.data} "
-             f"--minutes {args.minutes:g} --crop {args.crop}`: every run from model {model_id(load_weights(args.init)[0])}, "
+             f"--minutes {args.minutes:g} --crop {args.crop}`: every run from model {model_id(load_weights(args.init)[0]).hex()}, "
              f"{args.minutes:g} minutes on one core (two runs side by side), peak lr {args.lr}, bf16; "
              f"{x.shape[0]} validation crops of {args.crop} px, rounded latents. RD loss = mean over lambda in "
              f"{', '.join(map(str, LAMBDAS))} of bpp + lambda 255^2 MSE (lower is better; the change is after - "
@@ -154,7 +165,7 @@ def main() -> None:
         lines.append(f"| {lv.name} | {lv.what} | {args.minutes:g} | {steps:,} | {b['top_rd']:.4f} -> {a['top_rd']:.4f} "
                      f"| {b['bottom_rd']:.4f} -> {a['bottom_rd']:.4f} | {vs} | {b['psnr_q1']:.2f} -> {a['psnr_q1']:.2f} dB "
                      f"| {b['bpp_q0']:.3f} -> {a['bpp_q0']:.3f} |")
-    table = "\n".join(lines)
+    table = "\n".join([START, *lines, END])
     print(table)
     if args.doc:
         replace_block(Path(args.doc), START, END, table)
