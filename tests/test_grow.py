@@ -14,6 +14,7 @@ from basic_codec.train.grow import grow
 from .conftest import tiny_model
 
 
+@torch.no_grad()
 def test_grown_model_starts_where_the_small_one_was(crop):
     small = tiny_model()
     big_cfg = replace(preset("tiny"), name="tiny-m", widths=(8, 16, 24), latent_channels=24,
