@@ -9,7 +9,8 @@ from .bdrate import bd_rate
 from .records import BenchResult, LevelRow, OursPoint
 
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
-KEPT_BLOCKS = (("<!-- large:start -->", "<!-- large:end -->"),)
+# sections other commands write into the same report (scripts/large_image.py, effort_table.py)
+KEPT_BLOCKS = (("<!-- large:start -->", "<!-- large:end -->"), ("<!-- effort:start -->", "<!-- effort:end -->"))
 
 
 def _bd(ref: Curve | None, pts: list[tuple[float, float]]) -> float | None:
