@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from basic_codec.api import load  # noqa: E402
 from basic_codec.bench.bdrate import bd_rate  # noqa: E402
-from basic_codec.bench.report import replace_block  # noqa: E402
+from basic_codec.bench.report import publish_block  # noqa: E402
 from basic_codec.bench.run import BenchConfig, machine, run  # noqa: E402
 from basic_codec.config import QUALITY_GRID  # noqa: E402
 from basic_codec.effort import MAX_EFFORT  # noqa: E402
@@ -60,7 +60,7 @@ def main() -> None:
         results[e] = run(cfg, codec)
         print(f"effort {e} done", flush=True)
     ref = results[0]
-    lines = [START, f"Measured {dt.date.today()} on {machine()} by `python scripts/effort_table.py {args.images} "
+    lines = [f"Measured {dt.date.today()} on {machine()} by `python scripts/effort_table.py {args.images} "
              f"--limit {args.limit} --efforts {args.efforts}" + (f" --weights {args.weights}" if args.weights else "")
              + f"`: weights {ref.model_id}, the first {ref.n_images} "
              f"images, qualities {', '.join(map(str, QUALITY_GRID))}; the decoder is the same at every effort. "
@@ -79,12 +79,7 @@ def main() -> None:
             lines.append(f"| {lv} | {e} | {sum(p.bpp for p in pts) / len(pts):.4f} | "
                          f"{sum(p.psnr for p in pts) / len(pts):.2f} | {bd} | "
                          f"{sum(p.enc_s for p in pts) / len(pts):.1f} |")
-    lines.append(END)
-    table = "\n".join(lines)
-    print(table)
-    if args.doc:
-        replace_block(Path(args.doc), START, END, table)
-        print(f"wrote {args.doc}")
+    publish_block(args.doc, START, END, lines)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from basic_codec.bench.report import replace_block
+from basic_codec.bench.report import publish_block
 from basic_codec.bench.run import machine
 from basic_codec.ops.metrics import psnr_from_mse, rd_loss
 from basic_codec.structure import Structure
@@ -165,11 +165,7 @@ def main() -> None:
         lines.append(f"| {lv.name} | {lv.what} | {args.minutes:g} | {steps:,} | {b['top_rd']:.4f} -> {a['top_rd']:.4f} "
                      f"| {b['bottom_rd']:.4f} -> {a['bottom_rd']:.4f} | {vs} | {b['psnr_q1']:.2f} -> {a['psnr_q1']:.2f} dB "
                      f"| {b['bpp_q0']:.3f} -> {a['bpp_q0']:.3f} |")
-    table = "\n".join([START, *lines, END])
-    print(table)
-    if args.doc:
-        replace_block(Path(args.doc), START, END, table)
-        print(f"wrote {args.doc}")
+    publish_block(args.doc, START, END, lines)
 
 
 if __name__ == "__main__":

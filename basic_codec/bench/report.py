@@ -219,6 +219,17 @@ def replace_block(path: Path, start: str, end: str, block: str) -> None:
     path.write_text(text)
 
 
+def publish_block(doc: str | Path | None, start: str, end: str, lines: list[str]) -> str:
+    """A measured table as a marked block: printed, and put into `doc` when one is given (what
+    the scripts that write into docs/ share)."""
+    block = "\n".join([start, *lines, end])
+    print(block)
+    if doc:
+        replace_block(Path(doc), start, end, block)
+        print(f"wrote {doc}")
+    return block
+
+
 def update_readme(readme: Path, summary: str, report_rel: str, agg: BenchResult) -> None:
     block = (f"{README_START}\nMeasured by `basic-codec bench` on {agg.date} ({agg.machine}), "
              f"weights {agg.model_id}; full report: [{report_rel}]({report_rel}).\n\n{summary}\n\n"
