@@ -38,6 +38,17 @@ def _lambda_range(text: str) -> tuple[float, float]:
     return lo, hi
 
 
+def _efforts(text: str) -> tuple[int, ...]:
+    """argparse type of bench --effort: '0' or '0,3,6,9', each in 0..9, no repeats."""
+    try:
+        vals = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected efforts like 0 or 0,3,9, got {text!r}") from None
+    if not all(0 <= v <= 9 for v in vals) or len(set(vals)) != len(vals):
+        raise argparse.ArgumentTypeError(f"efforts must be distinct integers in 0..9, got {text!r}")
+    return vals
+
+
 def _set_threads(args) -> None:
     if args.threads:
         import torch
@@ -225,7 +236,7 @@ def cmd_bench(args) -> None:
                              "(or pass --baselines none)")
     report = args.report if args.report is not None else str(Path(args.out) / "RESULTS.md")
     cfg = BenchConfig(args.images, args.out, quals, levels, baselines, anchors=args.anchors, report=report or None,
-                      name=args.name, limit=args.limit, speed=args.speed, readme=args.readme, effort=args.effort)
+                      name=args.name, limit=args.limit, speed=args.speed, readme=args.readme, efforts=args.effort)
     summary = bench(cfg, _load(args))
     if summary:
         print(summary)
@@ -388,8 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--name", help="what to call the image set in the report (default: the folder's name)")
     b.add_argument("--readme", help="also refresh the results block of this README")
     b.add_argument("--limit", type=int, help="first N images only")
-    b.add_argument("-e", "--effort", type=int, default=0, choices=range(10), metavar="0..9",
-                   help="encoder effort of every coding (default 0); records are kept apart per effort")
+    b.add_argument("-e", "--effort", type=_efforts, default=(0,), metavar="E[,E...]",
+                   help="encoder effort(s) 0..9 to code with (default 0); with several, the report "
+                        "adds a table of what each one buys against the first; records are kept per effort")
     b.add_argument("--speed", action="store_true",
                    help="also time every level on one 768x512 image (median of 5), network vs entropy coding")
     common(b, force=False)

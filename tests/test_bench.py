@@ -71,15 +71,21 @@ def test_speed_rows_per_level(tiny_codec, crop):
     assert c["ours_sym_per_s"] > 0 and c["constriction_sym_per_s"] > 0
 
 
-def test_effort_records_are_kept_apart(tmp_path, images, tiny_codec):
-    """`bench --effort E` codes with effort E and keeps those records beside the effort-0 ones."""
+def test_effort_records_are_kept_apart_and_tabled(tmp_path, images, tiny_codec):
+    """`bench --effort 0,2` codes at both efforts, keeps the records apart (efforts already
+    measured are not measured again) and adds the effort table; the main tables show effort 0."""
     out = tmp_path / "out"
-    plain = run(BenchConfig(str(images), str(out), qualities=(0.7,), levels=(0,), baselines=()), tiny_codec)
-    refined = run(BenchConfig(str(images), str(out), qualities=(0.7,), levels=(0,), baselines=(), effort=2),
-                  tiny_codec)
+    plain = run(BenchConfig(str(images), str(out), qualities=(0.3, 0.7), levels=(0,), baselines=()), tiny_codec)
+    both = run(BenchConfig(str(images), str(out), qualities=(0.3, 0.7), levels=(0,), baselines=(), efforts=(0, 2)),
+               tiny_codec)
     recs = [json.loads(line) for line in (out / "ours.jsonl").read_text().splitlines()]
-    assert sorted(r["effort"] for r in recs) == [0, 0, 2, 2]
-    assert refined.effort == 2 and plain.effort == 0
-    assert refined.ours[0].rd_loss < plain.ours[0].rd_loss  # what effort is for
-    assert run(BenchConfig(str(images), str(out), qualities=(0.7,), levels=(0,), baselines=()),
-               tiny_codec).ours == plain.ours  # effort 0 again: nothing re-measured
+    assert sorted(r["effort"] for r in recs) == [0] * 4 + [2] * 4  # effort 0 was not coded twice
+    assert both.efforts == [0, 2] and both.main == plain.ours
+    at = {(p.effort, p.quality): p for p in both.ours}
+    assert at[(2, 0.7)].rd_loss < at[(0, 0.7)].rd_loss  # what effort is for
+    write_report(both, tmp_path / "R.md", None)
+    text = (tmp_path / "R.md").read_text()
+    assert "## Encoder effort (`bench --effort 0,2`)" in text
+    row = next(line for line in text.splitlines() if line.startswith("| 0 | 2 | "))
+    assert f"{at[(2, 0.3)].bpp / 2 + at[(2, 0.7)].bpp / 2:.4f}" in row
+    assert "## Encoder effort" not in write_report(plain, tmp_path / "P.md", None) + (tmp_path / "P.md").read_text()

@@ -39,7 +39,7 @@ class LevelRow:
 
 @dataclass(frozen=True)
 class OursPoint:
-    """Means over the images at one (level, quality)."""
+    """Means over the images at one (level, quality, encoder effort)."""
 
     level: int
     quality: float
@@ -48,6 +48,7 @@ class OursPoint:
     psnr: float
     enc_s: float
     dec_s: float
+    effort: int = 0  # encoder effort
     rd_loss: float | None = None  # bpp + lambda(q) 255^2 MSE, the training objective
     ms_ssim: float | None = None
     payload_bytes: float | None = None
@@ -96,17 +97,19 @@ class BenchResult:
     ours: list[OursPoint]
     baselines: list[BaselinePoint]
     speed: dict[str, Any] | None = field(default=None)  # `bench --speed` (bench/speed.py's rows)
-    effort: int = 0  # encoder effort of every coding
+    efforts: list[int] = field(default_factory=lambda: [0])  # encoder efforts measured; the first is the main one
 
-    def level(self, lv: int) -> LevelRow:
-        return next(r for r in self.levels if r.level == lv)
+    @property
+    def main(self) -> list[OursPoint]:
+        """The points at the first effort: what the level, quality and detail tables show."""
+        return [p for p in self.ours if p.effort == self.efforts[0]]
 
     def to_dict(self) -> dict:
         d = asdict(self)
         if self.speed is None:
             del d["speed"]
-        if not self.effort:
-            del d["effort"]
+        if self.efforts == [0]:
+            del d["efforts"]
         return d
 
     @classmethod

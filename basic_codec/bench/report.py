@@ -9,8 +9,8 @@ from .bdrate import bd_rate
 from .records import BenchResult, LevelRow, OursPoint
 
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
-# sections other commands write into the same report (scripts/large_image.py, effort_table.py)
-KEPT_BLOCKS = (("<!-- large:start -->", "<!-- large:end -->"), ("<!-- effort:start -->", "<!-- effort:end -->"))
+# sections other commands write into the same report (scripts/large_image.py)
+KEPT_BLOCKS = (("<!-- large:start -->", "<!-- large:end -->"),)
 
 
 def _bd(ref: Curve | None, pts: list[tuple[float, float]]) -> float | None:
@@ -33,7 +33,7 @@ def _pct(v: float | None) -> str:
 
 def level_curves(agg: BenchResult) -> dict[int, Curve]:
     curves: dict[int, list] = {}
-    for r in agg.ours:
+    for r in agg.main:
         curves.setdefault(r.level, []).append((r.bpp, r.psnr))
     return {lv: Curve(f"level{lv}", f"basic-codec level {lv}", pts, published=False, ours=True)
             for lv, pts in curves.items()}
@@ -64,7 +64,7 @@ def write_report(agg: BenchResult, report: Path, anchors_dir: Path | None) -> st
     base = baseline_curves(agg)
     levels = {d.level: d for d in agg.levels}
     by_level: dict[int, list[OursPoint]] = {}
-    for r in agg.ours:
+    for r in agg.main:
         by_level.setdefault(r.level, []).append(r)
 
     summary = ["| level | widths g_a/h_a/h_s/g_s (channels) | partites | enc kMAC/px | dec kMAC/px | RD loss "
@@ -97,7 +97,7 @@ def write_report(agg: BenchResult, report: Path, anchors_dir: Path | None) -> st
 
     detail = ["| level | quality | bpp | PSNR (dB) | MS-SSIM | enc s | dec s | payload / estimate | header bytes |",
               "|---|---|---|---|---|---|---|---|---|"]
-    for r in agg.ours:
+    for r in agg.main:
         ms = f"{r.ms_ssim:.4f}" if r.ms_ssim is not None else "n/a"
         detail.append(f"| {r.level} | {r.quality:.3f} | {r.bpp:.4f} | {r.psnr:.2f} | {ms} | "
                       f"{r.enc_s:.2f} | {r.dec_s:.2f} | {r.payload_vs_estimate:.4f} | {r.header_bytes:.0f} |")
@@ -130,7 +130,7 @@ Written by `basic-codec bench {agg.images}` — do not edit by hand.
 
 - machine: {agg.machine}
 - date: {agg.date}, commit {agg.commit}, weights {agg.model_id}
-- {agg.n_images} images{f", encoder effort {agg.effort} (`--effort`)" if agg.effort else ""}; bpp from the real `.bsic` file size (header included); PSNR over RGB per image, then averaged;
+- {agg.n_images} images{f", encoder effort {agg.efforts[0]} (`--effort`)" if agg.efforts[0] else ""}; bpp from the real `.bsic` file size (header included); PSNR over RGB per image, then averaged;
   times are wall clock per image (encode: image to bytes; decode: bytes to image).
 - BD-rate: classic Bjontegaard (cubic fit of log-rate over the overlapping PSNR range). {vtm_note}JPEG 2000, WebP and JPEG are measured here in the same run.
 - widths: channels of the hidden layers of g_a (analysis), h_a (hyper analysis), h_s (hyper
@@ -158,6 +158,8 @@ symbols' probabilities under the coding distributions); the header is counted ap
 
 {chr(10).join(detail)}
 """
+    if len(agg.efforts) > 1:
+        text += effort_section(agg)
     if agg.speed:
         text += speed_section(agg.speed)
     # sections other commands write into the same report (scripts/large_image.py): kept
@@ -171,8 +173,8 @@ symbols' probabilities under the coding distributions); the header is counted ap
 
 def quality_table(agg: BenchResult, levels: dict[int, LevelRow]) -> str:
     """bpp / PSNR per level and quality, with mean encode/decode seconds: the README's table."""
-    quals = sorted({r.quality for r in agg.ours})
-    cell = {(r.level, r.quality): r for r in agg.ours}
+    quals = sorted({r.quality for r in agg.main})
+    cell = {(r.level, r.quality): r for r in agg.main}
     head = "| level | dec kMAC/px | " + " | ".join(f"q={q:.2f}: bpp / PSNR" for q in quals) + " | enc s | dec s |"
     lines = [head, "|" + "---|" * (len(quals) + 4)]
     for lv in sorted(levels):
@@ -184,6 +186,28 @@ def quality_table(agg: BenchResult, levels: dict[int, LevelRow]) -> str:
         lines.append(f"| {lv} | {levels[lv].dec_kmac_per_px:.1f} | {cells} | "
                      f"{_mean(r.enc_s for r in rows):.2f} | {_mean(r.dec_s for r in rows):.2f} |")
     return "\n".join(lines)
+
+
+def effort_section(agg: BenchResult) -> str:
+    """`bench --effort 0,3,...`: what each encoder effort buys per level, against the first."""
+    ref = agg.efforts[0]
+    lines = [f"\n## Encoder effort (`bench --effort {','.join(map(str, agg.efforts))}`)\n",
+             f"The same images and qualities coded at each effort; the decoder is the same at every effort. "
+             f"BD-rate against effort {ref} at the same level (negative: fewer bits at the same PSNR); "
+             "encode s: mean wall-clock seconds per image.\n",
+             "| level | effort | mean bpp | mean PSNR (dB) | BD-rate vs effort " + str(ref) + " | encode s |",
+             "|---|---|---|---|---|---|"]
+    for lv in sorted({p.level for p in agg.ours}):
+        curves = {e: sorted((p for p in agg.ours if p.level == lv and p.effort == e), key=lambda p: p.bpp)
+                  for e in agg.efforts}
+        base = [(p.bpp, p.psnr) for p in curves[ref]]
+        for e, pts in curves.items():
+            if not pts:
+                continue
+            bd = "reference" if e == ref else _pct(_bd(Curve("ref", "ref", base), [(p.bpp, p.psnr) for p in pts]))
+            lines.append(f"| {lv} | {e} | {_mean(p.bpp for p in pts):.4f} | {_mean(p.psnr for p in pts):.2f} | "
+                         f"{bd} | {_mean(p.enc_s for p in pts):.2f} |")
+    return "\n".join(lines) + "\n"
 
 
 def speed_section(speed: dict) -> str:

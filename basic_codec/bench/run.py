@@ -41,7 +41,7 @@ class BenchConfig:
     report: str | None = None  # markdown report (plots beside it in img/); None: OUT/RESULTS.md
     name: str | None = None  # what the image set is called in the report; None: the folder's name
     limit: int | None = None  # first N images only (quick looks)
-    effort: int = 0  # encoder effort (0..9) of every coding; records are kept per effort
+    efforts: tuple[int, ...] = (0,)  # encoder efforts (0..9) to code with; the first one fills the main tables
     speed: bool = False  # also time every level on one image (OUT/speed.json, kept for later reports)
     readme: str | None = None  # also put the summary block into this README
 
@@ -154,8 +154,8 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
     model = codec.model_id.hex()
     ours_path = out / "ours.jsonl"
     done, _ = _done(ours_path, ("image", "model", "quality", "level", "effort"))
-    jobs = [(f, q, lv) for f in files for q in cfg.qualities for lv in levels
-            if (f.name, model, round(q, 6), lv, cfg.effort) not in done]
+    jobs = [(f, q, lv, e) for e in cfg.efforts for f in files for q in cfg.qualities for lv in levels
+            if (f.name, model, round(q, 6), lv, e) not in done]
     baseline_jobs = []
     if cfg.baselines:
         from . import baselines as bl
@@ -175,9 +175,9 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
         return cache[f]
 
     with open(ours_path, "a") as log:
-        for f, q, lv in jobs:
+        for f, q, lv, e in jobs:
             img = image(f)
-            rec = {"image": f.name, "model": model, **measure_ours(codec, img, q, lv, cfg.effort)}
+            rec = {"image": f.name, "model": model, **measure_ours(codec, img, q, lv, e)}
             log.write(json.dumps(rec) + "\n")
             log.flush()
             bar.update(1, image=f.name, level=lv)
@@ -191,7 +191,7 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
                 bar.update(1, image=f.name, codec=name)
     names = {f.name for f in files}
     ours_rows = [r for r in _done(ours_path, ())[1] if r["model"] == model and r["image"] in names
-                 and r.get("effort", 0) == cfg.effort
+                 and r.get("effort", 0) in cfg.efforts
                  and r["level"] in levels and round(r["quality"], 6) in {round(q, 6) for q in cfg.qualities}]
     for r in ours_rows:  # the training objective, per image: bpp + lambda(q) 255^2 MSE
         r["rd_loss"] = rd_loss(r["bpp"], 10 ** (-r["psnr"] / 10), codec.cfg.lmbda(r["quality"]))
@@ -205,9 +205,10 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
         machine=machine(), date=dt.date.today().isoformat(), commit=commit(), model_id=model, images=cfg.images,
         n_images=len(files), set_name=cfg.name or ("Kodak" if kodak else Path(cfg.images).resolve().name),
         kodak=kodak, levels=[LevelRow.from_dict(describe_level(codec.levels[lv], codec.cfg)) for lv in levels],
-        ours=[OursPoint.from_dict(a) for a in aggregate(ours_rows, ("level", "quality"))],
+        ours=[OursPoint.from_dict(a) for a in aggregate(
+            [{**r, "effort": r.get("effort", 0)} for r in ours_rows], ("level", "quality", "effort"))],
         baselines=[BaselinePoint.from_dict(a) for a in aggregate(base_rows, ("codec", "setting"))],
-        effort=cfg.effort)
+        efforts=list(cfg.efforts))
     (out / "aggregate.json").write_text(json.dumps(agg.to_dict(), indent=1))
     return agg
 
