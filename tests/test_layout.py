@@ -16,3 +16,16 @@ def test_layers_do_not_import_the_entropy_models():
     nn = Path(__file__).resolve().parents[1] / "basic_codec" / "nn"
     for f in nn.glob("*.py"):
         assert "entropy" not in f.read_text(), f"{f.name} reaches into entropy/ (use ops/)"
+
+
+def test_each_formula_has_one_home():
+    """PSNR, the RD objective and atomic file writing are written once (issue 21); everything
+    else imports them. A second copy elsewhere in the package fails this test."""
+    from pathlib import Path
+
+    pkg = Path(__file__).resolve().parents[1] / "basic_codec"
+    homes = {"log10(": "ops/metrics.py", "255**2": "ops/metrics.py", "os.replace(": "files.py",
+             "mkstemp(": "files.py"}
+    for needle, home in homes.items():
+        found = sorted(str(p.relative_to(pkg)) for p in pkg.rglob("*.py") if needle in p.read_text())
+        assert found == [home], (needle, found)
