@@ -22,7 +22,7 @@ def test_sampled_cost_is_the_exact_mac_count():
     for _ in range(40):
         ch = ctrl.sample(ctrl.target(rng.random()), rng.random(), 1.0, rng.random(ctrl.n_uniforms))
         assert float(ch.macs.detach()) == round_trip_macs(cfg, ch.structure)
-        assert ch.log_prob.requires_grad and float(ch.log_prob) < 0
+        assert ch.log_prob.requires_grad and float(ch.log_prob.detach()) < 0
         seen.add(ch.structure)
     assert len(seen) > 20  # an untrained controller explores
 
