@@ -127,7 +127,16 @@ def main() -> None:
     ap.add_argument("--only", help="comma-separated lever names (default: all)")
     ap.add_argument("--crop", type=int, default=256, help="centre crop of each validation image")
     ap.add_argument("--doc", help="write the table into this markdown file")
+    ap.add_argument("--score", nargs="+", metavar="WEIGHTS",
+                    help="only print the same scores for these weights files (e.g. a run in progress)")
     args = ap.parse_args()
+    if args.score:
+        torch.set_num_threads(2)
+        x = validation_crops(args.data, args.crop)
+        for w in args.score:
+            model, _, meta = load_weights(w)
+            print(w, f"{meta.trained_steps} steps", {k: round(v, 4) for k, v in scores(model, x).items()})
+        return
     levers = [lv for lv in LEVERS if not args.only or lv.name in args.only.split(",")]
     root = Path(args.runs)
     todo = [lv for lv in levers if not (root / lv.name / "weights.safetensors").exists()]
