@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from . import format as fmt
-from . import tiling
+from . import tile_coding, tiling
 from .codec import BasicModel, one_thread
 from .effort import MAX_EFFORT, expected_seconds, refine
 from .effort import plan as effort_plan
@@ -117,20 +117,23 @@ class Codec:
                                                              or (slow and sys.stderr.isatty()))
         bar = Progress(len(grid) * (2 + steps), "encode", enabled=show)
         y = tiling.analyse(self.model, x, q, s, self.cfg.tile_size, bar)
-
-        def encode(win: tiling.Window):
-            cy, cx, ch, cw = win.core
-            y_tile, z_tile = y[:, :, cy:cy + ch, cx:cx + cw], None
-            if refinement:
+        workers = torch.get_num_threads()
+        z = tile_coding.hyper_analyse(self.model, y, s, grid, workers)
+        if refinement:  # each tile on its own, on one thread (seeded: the same bytes every time)
+            def refine_tile(win: tiling.Window) -> None:
+                cy, cx, ch, cw = win.core
                 L = tiling.LATENT
                 x_tile = x[:, :, cy * L:(cy + ch) * L, cx * L:(cx + cw) * L]
                 valid = (min(ch * L, h - cy * L), min(cw * L, w - cx * L))  # the image inside the padding
-                y_tile, z_tile = refine(self.model, x_tile, y_tile, q, s, refinement, bar, valid)
-            return self.model.encode_tile(y_tile, s, z_tile)
+                y_tile, z_tile = refine(self.model, x_tile, y[:, :, cy:cy + ch, cx:cx + cw], q, s, refinement, bar, valid)
+                zy, zx, zh, zw = tile_coding.z_core(win)
+                y[:, :, cy:cy + ch, cx:cx + cw] = y_tile
+                z[:, :, zy:zy + zh, zx:zx + zw] = z_tile
 
-        workers = torch.get_num_threads()
-        with one_thread():  # tiles side by side, each on one thread: bytes never depend on --threads
-            codes = tiling.map_tiles(encode, grid, workers, bar)
+            with one_thread():
+                tiling.map_tiles(refine_tile, grid, workers)
+        with one_thread():  # tiles side by side, each on one thread
+            codes = tile_coding.encode(self.model, y, z, s, grid, workers, bar)
         tiles = [tile for tile, _ in codes]
         est = sum(bits for _, bits in codes)
         f = fmt.BsicFile(self.model_id, h, w, mode, q16, lv.level, (*s.indices, s.partites),
@@ -187,17 +190,10 @@ class Codec:
         h64, w64 = tiling.ceil_to_stride(f.height), tiling.ceil_to_stride(f.width)
         grid = tiling.windows(h64, w64, self.cfg.tile_size)
         bar = Progress(2 * len(grid), "decode", enabled=tiling.show_progress(len(grid), progress))
-        y_hat = torch.empty(1, self.cfg.latent_channels, h64 // tiling.LATENT, w64 // tiling.LATENT)
-
-        def decode(job) -> None:  # exact integer work: any thread count gives the same symbols
-            t, win = job
-            cy, cx, ch, cw = win.core
-            y_hat[:, :, cy:cy + ch, cx:cx + cw] = fx.to_float(
-                self.model.decode_latents(t, s, ch * tiling.LATENT, cw * tiling.LATENT)[0])
-
         workers = torch.get_num_threads()
-        with one_thread():
-            tiling.map_tiles(decode, list(zip(f.tiles, grid)), workers, bar)
+        with one_thread():  # exact integer work: tiles side by side, any thread count gives the same symbols
+            y_hat = tile_coding.decode(self.model, f.tiles, s, grid, tile_coding.reach_for(f.version), workers, bar)[0]
+        y_hat = fx.to_float(y_hat)
         out = np.empty((f.height, f.width, 3), dtype=np.uint8)
         tiling.synthesise(self.model, y_hat, f.quality, s, self.cfg.tile_size, out, bar)
         return out, f
@@ -207,12 +203,8 @@ class Codec:
         the part of decoding that is exact on every machine (golden-file tests compare it)."""
         f, s = self._open(data)
         grid = tiling.windows(tiling.ceil_to_stride(f.height), tiling.ceil_to_stride(f.width), self.cfg.tile_size)
-        out = []
-        for t, win in zip(f.tiles, grid):
-            _, _, ch, cw = win.core
-            _, z_sym, sym_map = self.model.decode_latents(t, s, ch * tiling.LATENT, cw * tiling.LATENT)
-            out.append((z_sym, sym_map[0].numpy()))
-        return out
+        tiles = tile_coding.decode(self.model, f.tiles, s, grid, tile_coding.reach_for(f.version), 1)[1]
+        return [(z_sym, sym_map[0].numpy()) for z_sym, sym_map in tiles]
 
     def describe_levels(self) -> list[dict]:
         """The level table for people: widths as channel counts per edge, K as partites."""

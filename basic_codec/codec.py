@@ -1,4 +1,5 @@
-"""The model: one network definition for training (`forward`) and for coding (`encode_tile`/`decode_tile`).
+"""The model: one network definition for training (`forward`) and for coding (`analyse`,
+`synthesise`, and the exact entropy path in `tile_coding`).
 
 p(x, y, z) = p(x|y) p(y|z) p(z). `structure` picks a width per edge and the number of
 partites K; `q` in [0, 1] picks the rate through interpolated gain vectors on y.
@@ -6,7 +7,6 @@ partites K; `q` in [0, 1] picks the rate through interpolated gain vectors on y.
 from __future__ import annotations
 
 import contextlib
-import zlib
 from typing import Callable
 
 import numpy as np
@@ -16,12 +16,11 @@ from torch import nn
 from .config import ModelConfig
 from .context import ContextModel, PartiteTables, decode_steps, partite_map
 from .entropy import FactorizedPrior, GaussianConditional
-from .entropy import ans
-from .errors import FormatError
 from .format import TileCode
 from .ops import fixed_point as fx
+from . import tile_coding
 from .structure import Structure
-from .transforms import Y_STRIDE, Z_STRIDE, AnalysisTransform, HyperAnalysis, HyperSynthesis, SynthesisTransform
+from .transforms import Y_STRIDE, AnalysisTransform, HyperAnalysis, HyperSynthesis, SynthesisTransform
 
 
 @contextlib.contextmanager
@@ -177,37 +176,6 @@ class BasicModel(nn.Module):
         self.y_entropy.freeze()
 
     # ------------------------------------------------------------------ coding
-    def _z_rows(self, c: int, h: int, w: int) -> np.ndarray:
-        ch = np.repeat(np.arange(c), h * w)
-        return self.z_pmf.cpu().numpy()[ch]
-
-    def _code_y(self, hyper: torch.Tensor, pmap: torch.Tensor,
-                symbols_for: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The exact partite loop shared by encoder and decoder. hyper: int64 h_s features.
-        `symbols_for(mask, mean, index)` returns the int64 symbols of one partite step (the
-        encoder computes them, the decoder reads them).
-        -> (int64 y_hat on the 2^-10 grid, int32 map of y's symbols), both (1, M, h, w)."""
-        c, h, w = pmap.shape
-        y_hat = torch.zeros(1, c, h, w, dtype=torch.int64)
-        sym_map = torch.zeros(1, c, h, w, dtype=torch.int32)
-        decoded = None
-        for k in decode_steps(pmap):
-            mask = pmap == k
-            mean, raw = self._params(hyper, decoded)
-            m = mean[0][mask]
-            sym = symbols_for(mask, m, self.y_entropy.index(raw[0][mask]))
-            y_hat[0][mask] = (sym << fx.ACT_BITS) + m
-            sym_map[0][mask] = sym.to(torch.int32)
-            decoded = y_hat
-        return y_hat, sym_map
-
-    @staticmethod
-    def checksum(z_sym: np.ndarray, sym_map: torch.Tensor) -> int:
-        """CRC32 of z's symbols and of y's symbols in place (a decoder that put the right
-        symbols in the wrong places, e.g. under another K, fails it too)."""
-        return zlib.crc32(sym_map.numpy().tobytes(), zlib.crc32(z_sym.astype(np.int32).tobytes()))
-
     @torch.inference_mode()
     def analyse(self, x: torch.Tensor, q: float, s: Structure) -> torch.Tensor:
         """g_a with the quality's gains: x (1, 3, H, W) in [0, 1] -> y (1, M, H/16, W/16). On one
@@ -223,61 +191,17 @@ class BasicModel(nn.Module):
         _, inv_gain = self.gains(torch.tensor([q]))
         return self.g_s(y_hat * inv_gain, s.widths(self.cfg)[3]).clamp_(0, 1)
 
-    @torch.inference_mode()
-    def tile_symbols(self, y: torch.Tensor, s: Structure, z: torch.Tensor | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, list, int]:
-        """The network half of encoding one tile: y (1, M, h, w), h and w multiples of 4 ->
-        (z symbols, their probability rows, (y symbols, table indices) per partite step, CRC32).
-        z: the hyper-latent to code (encoder effort refines it); default h_a(y)."""
-        cfg = self.cfg
-        if z is None:
-            with one_thread():  # z = round(h_a(y)) decides symbols too
-                z = self.h_a(y, s.widths(cfg)[1])
-        zc = torch.round(z).clamp_(-cfg.z_bound, cfg.z_bound)
-        z_sym = (zc[0].reshape(-1) + cfg.z_bound).to(torch.int32).numpy()
-        chunks: list[tuple[np.ndarray, np.ndarray]] = []
-
-        def symbols_for(mask, mean, index):
-            sym = torch.round(y[0][mask] - fx.to_float(mean)).clamp_(-cfg.symbol_bound, cfg.symbol_bound).long()
-            chunks.append((sym.to(torch.int32).numpy(), index.numpy()))
-            return sym
-
-        _, sym_map = self._code_y(self.h_s(fx.to_fixed(zc), s.widths(cfg)[2]), self._partites(s, *y.shape[2:]),
-                                  symbols_for)
-        return z_sym, self._z_rows(*zc.shape[1:]), chunks, self.checksum(z_sym, sym_map)
-
     def encode_tile(self, y: torch.Tensor, s: Structure, z: torch.Tensor | None = None) -> tuple[TileCode, float]:
-        """One tile's latent y (1, M, h, w) (and optionally its hyper-latent z) -> (coded tile, ideal bits)."""
-        z_sym, rows, chunks, crc = self.tile_symbols(y, s, z)
-        z_bytes = ans.encode_categorical(z_sym, rows)
-        y_bytes = self.y_entropy.encode(chunks)
-        est = float(-np.log2(rows[np.arange(len(z_sym)), z_sym] / rows.sum(1)).sum())
-        est += sum(self.y_entropy.code_length(sym, idx) for sym, idx in chunks)
-        return TileCode(z_bytes, y_bytes, crc), est
-
-    @torch.inference_mode()
-    def decode_latents(self, code: TileCode, s: Structure, h: int, w: int
-                       ) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
-        """The exact half of decoding: -> (int64 y_hat on the 2^-10 grid, z's symbols, y's
-        symbol map). Raises FormatError when the symbols' CRC does not match the file's."""
-        cfg = self.cfg
-        whs = s.widths(cfg)[2]
-        zh, zw = h // Z_STRIDE, w // Z_STRIDE
-        rows = self._z_rows(cfg.hyper_channels, zh, zw)
-        z_sym = ans.decode_categorical(code.z, rows).astype(np.int32)
-        zc = torch.from_numpy(z_sym.astype(np.int64) - cfg.z_bound).reshape(1, cfg.hyper_channels, zh, zw)
-        reader = self.y_entropy.reader(code.y)
-
-        def symbols_for(mask, mean, index):
-            return torch.from_numpy(reader.read(index.numpy())).long()
-
-        y_hat, sym_map = self._code_y(self.h_s(fx.to_fixed(zc), whs), self._partites(s, h // Y_STRIDE, w // Y_STRIDE),
-                                      symbols_for)
-        if self.checksum(z_sym, sym_map) != code.checksum:
-            raise FormatError("decoded symbols do not match the file's checksum (corrupt data)")
-        return y_hat, z_sym, sym_map
+        """One tile alone: its latent y (1, M, h, w), h and w multiples of 4 (and optionally its
+        hyper-latent z, default h_a(y)) -> (coded tile, ideal bits). Images go through
+        `tile_coding`, whose tiles read their neighbours."""
+        win = tile_coding.alone(*y.shape[2:])
+        if z is None:
+            z = tile_coding.hyper_analyse(self, y, s, [win], 1)
+        return tile_coding.encode(self, y, z, s, [win], 1)[0]
 
     def decode_tile(self, code: TileCode, q: float, s: Structure, h: int, w: int) -> torch.Tensor:
-        """One tile on its own (no neighbours): a padded tile of h x w pixels -> (1, 3, h, w)."""
-        y_hat = self.decode_latents(code, s, h, w)[0]
+        """One tile alone (no neighbours): a padded tile of h x w pixels -> (1, 3, h, w)."""
+        win = tile_coding.alone(h // Y_STRIDE, w // Y_STRIDE)
+        y_hat = tile_coding.decode(self, [code], s, [win], tile_coding.ALONE, 1)[0]
         return self.synthesise(fx.to_float(y_hat), q, s)

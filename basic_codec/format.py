@@ -24,9 +24,12 @@ from dataclasses import dataclass, field
 from .errors import FormatError
 
 MAGIC = b"BSIC"
-# Version 2: symbols decided by exact integer arithmetic (decodes on every machine).
-# Version 1 (basic-codec 0.1) used float entropy parameters and is refused with a clear line.
-VERSION = 2
+# Version 3: each tile's entropy model reads its neighbours' z and decoded y (tile_coding.py).
+# Version 2: symbols decided by exact integer arithmetic, each tile's entropy model on its own
+# (still read). Version 1 (basic-codec 0.1) used float entropy parameters and is refused with a
+# clear line.
+VERSION = 3
+READABLE = (2, 3)
 MAX_SIDE = 65535  # pixels per side
 MAX_PIXELS = 1 << 28  # 268 megapixels: the decoder's output buffer stays under ~1 GiB
 MODES = {0: "RGB", 1: "L", 2: "RGBA", 3: "LA"}  # with alpha: an ALPH chunk holds the alpha plane
@@ -121,10 +124,11 @@ def unpack(data: bytes) -> BsicFile:
         raise FormatError("not a .bsic file (bad magic)" if len(data) >= 4 else "file is empty or truncated")
     if data[4] == 1:
         raise FormatError("this is a version-1 .bsic file (basic-codec 0.1, float entropy path); this build "
-                          "reads version 2: decode it with basic-codec 0.1 on the machine that wrote it, "
+                          f"reads versions {READABLE[0]}-{READABLE[-1]}: decode it with basic-codec 0.1 on the machine that wrote it, "
                           "or re-encode the original image")
-    if data[4] != VERSION:
-        raise FormatError(f"unsupported .bsic version {data[4]} (this build reads version {VERSION})")
+    if data[4] not in READABLE:
+        raise FormatError(f"unsupported .bsic version {data[4]} (this build reads versions "
+                          f"{READABLE[0]}-{READABLE[-1]})")
     if len(data) < _FIXED.size + _CRC.size:
         raise FormatError("file is truncated (incomplete header)")
     (_, version, model_id, height, width, mode, depth, q16, level, ga, ha, hs, gs, k,

@@ -71,9 +71,13 @@ def windows(h64: int, w64: int, tile: int, margin: int = MARGIN) -> list[Window]
 
 
 def map_tiles(fn, items: list, workers: int, progress: Progress | None = None) -> list:
-    """fn over items in order, on up to `workers` threads (torch releases the GIL)."""
+    """fn over items in order, on up to `workers` threads (torch releases the GIL). The workers
+    run in the caller's grad and inference mode (PyTorch keeps both per thread)."""
+    inference, grad = torch.is_inference_mode_enabled(), torch.is_grad_enabled()
+
     def run(item):
-        out = fn(item)
+        with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+            out = fn(item)
         if progress is not None:
             progress.update(1)
         return out

@@ -15,6 +15,7 @@ from PIL import Image, ImageCms
 from basic_codec.api import Codec
 from basic_codec.cli import main
 from basic_codec.errors import InputError
+from basic_codec.format import VERSION
 from basic_codec.version import __version__
 
 from .conftest import ROOT
@@ -44,7 +45,7 @@ def png_bytes(crop) -> bytes:
 
 def test_version():
     r = cli(["--version"])
-    assert r.returncode == 0 and r.stdout.decode().strip() == f"basic-codec {__version__} (.bsic format version 2)"
+    assert r.returncode == 0 and r.stdout.decode().strip() == f"basic-codec {__version__} (.bsic format version {VERSION})"
 
 
 def test_stdin_stdout_round_trip(png_bytes, tiny_weights):

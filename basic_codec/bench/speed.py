@@ -11,7 +11,7 @@ import time
 import numpy as np
 import torch
 
-from .. import tiling
+from .. import tile_coding, tiling
 from ..api import Codec
 from ..entropy import ans
 from ..progress import Progress
@@ -48,7 +48,9 @@ def coder_throughput(codec: Codec, img: np.ndarray, quality: float = 0.5, repeat
     top = codec.levels[-1]
     x = tiling.pad_to_stride(torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float().div_(255.0))
     y = codec.model.analyse(x, quality, top.structure)
-    chunks = codec.model.tile_symbols(y, top.structure)[2]
+    win = tile_coding.alone(*y.shape[2:])
+    z = tile_coding.hyper_analyse(codec.model, y, top.structure, [win], 1)
+    chunks = tile_coding.symbols(codec.model, y, z, top.structure, [win], 1)[0][1]
     entropy = codec.model.y_entropy
     n = sum(len(s) for s, _ in chunks)
     data = entropy.encode(chunks)

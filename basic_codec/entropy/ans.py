@@ -102,6 +102,11 @@ class IndexedReader:
 
     @_clocked
     def read(self, index: np.ndarray) -> np.ndarray:
+        if len(index) and self.coder.is_empty():
+            # every coded symbol leaves information in the state (no pmf entry is 1), so a valid
+            # stream never runs dry before its last symbol: damaged or forged data stops here,
+            # not after the whole image has been decoded (constriction would go on reading zeros)
+            raise FormatError("corrupt y stream (it ends before its last symbol)")
         out = np.zeros(len(index), dtype=np.int32)
         order, values, starts = _groups(index)
         try:
@@ -111,6 +116,10 @@ class IndexedReader:
         except Exception as e:  # constriction raises plain errors on exhausted/garbled input
             raise FormatError(f"corrupt y stream ({e})") from None
         return out
+
+    def finish(self) -> None:
+        if not self.coder.is_empty():
+            raise FormatError("corrupt y stream (data after its last symbol)")
 
 
 @_clocked
@@ -124,10 +133,20 @@ def encode_categorical(symbols: np.ndarray, probs: np.ndarray) -> bytes:
 
 @_clocked
 def decode_categorical(data: bytes, probs: np.ndarray) -> np.ndarray:
+    """The symbols of an `encode_categorical` stream; the stream must hold exactly them (see
+    IndexedReader.read: a valid stream is not empty before its last symbol, and empty after)."""
     coder = from_bytes(data)
     if probs.shape[0] == 0:
         return np.zeros(0, dtype=np.int32)
     try:
-        return coder.decode(_categorical(), probs)
+        head = coder.decode(_categorical(), probs[:-1]) if len(probs) > 1 else np.zeros(0, np.int32)
+        if coder.is_empty():
+            raise FormatError("corrupt z stream (it ends before its last symbol)")
+        last = coder.decode(_categorical(), probs[-1:])
+    except FormatError:
+        raise
     except Exception as e:
         raise FormatError(f"corrupt z stream ({e})") from None
+    if not coder.is_empty():
+        raise FormatError("corrupt z stream (data after its last symbol)")
+    return np.concatenate([head, last]).astype(np.int32)

@@ -121,3 +121,7 @@ class YReader:
 
     def read(self, index: np.ndarray) -> np.ndarray:
         return self.inner.read(index) - self.bound
+
+    def finish(self) -> None:
+        """After the last step: a valid stream is used up exactly."""
+        self.inner.finish()
