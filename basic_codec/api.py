@@ -118,6 +118,8 @@ class Codec:
         bar = Progress(len(grid) * (2 + steps), "encode", enabled=show)
         y = tiling.analyse(self.model, x, q, s, self.cfg.tile_size, bar)
         workers = torch.get_num_threads()
+        if len(grid) > 1:
+            tiling.release_freed_memory()
         z = tile_coding.hyper_analyse(self.model, y, s, grid, workers)
         if refinement:  # each tile on its own, on one thread (seeded: the same bytes every time)
             def refine_tile(win: tiling.Window) -> None:
@@ -194,6 +196,8 @@ class Codec:
         with one_thread():  # exact integer work: tiles side by side, any thread count gives the same symbols
             y_hat = tile_coding.decode(self.model, f.tiles, s, grid, tile_coding.reach_for(f.version), workers, bar)[0]
         y_hat = fx.to_float(y_hat)
+        if len(grid) > 1:
+            tiling.release_freed_memory()
         out = np.empty((f.height, f.width, 3), dtype=np.uint8)
         tiling.synthesise(self.model, y_hat, f.quality, s, self.cfg.tile_size, out, bar)
         return out, f

@@ -116,7 +116,6 @@ class _Tile:
     pmap: torch.Tensor | None = None  # int8 (M, h, w) partite of each element
     window_pmap: torch.Tensor | None = None  # the same over the window its context reads
     done: int = 0  # partite steps decoded
-    context: torch.Tensor | None = None  # the next step's context features
 
 
 def _hyper(model, zc: torch.Tensor, whs: int, win: Window, reach: int) -> torch.Tensor:
@@ -150,7 +149,7 @@ def _partite_loop(model, s: Structure, zc: torch.Tensor, wins: list[Window], rea
     before their h_s reads it, if given). `symbols_for(tile index, mask, mean, index)` returns
     the int64 symbols of one tile's step (the encoder computes them, the decoder reads them);
     `finished(tile index, tile)` runs as soon as a tile's last step is done (the decoder checks
-    its checksum there). -> (the whole int64 y_hat, each tile's state).
+    its checksum there). -> (the whole y_hat (int32 on the 2^-10 grid), each tile's state).
 
     A tile's step n may run once the tiles around it have done steps < n; its context reads
     only their partites < its own (masked), so neighbours that are ahead do not change it. The
@@ -159,7 +158,7 @@ def _partite_loop(model, s: Structure, zc: torch.Tensor, wins: list[Window], rea
     whs = s.widths(model.cfg)[2]
     m = model.cfg.latent_channels
     h, w = zc.shape[2] * Y_PER_Z, zc.shape[3] * Y_PER_Z
-    y_hat = torch.zeros(1, m, h, w, dtype=torch.int64)
+    y_hat = torch.zeros(1, m, h, w, dtype=torch.int32)  # exact: |y_hat| < 2^22 + 2^20 on the grid
     tiles = [_Tile(win, torch.zeros(m, *win.core[2:], dtype=torch.int32)) for win in wins]
     steps = sorted(decode_steps(model._partites(s, 2, 2)))  # every tile holds every 2x2 phase
     around, dist = _grid_neighbours(wins, reach)
@@ -173,24 +172,24 @@ def _partite_loop(model, s: Structure, zc: torch.Tensor, wins: list[Window], rea
         t.pmap = model._partites(s, *t.win.core[2:]).to(torch.int8)
         t.window_pmap = model._partites(s, *ext[2:]).to(torch.int8)
 
-    def context(t: _Tile) -> None:  # reads the neighbours: every tile of a round before any write
+    def context(t: _Tile) -> torch.Tensor:
+        """Context features of the tile's next step. Tiles around it may be writing their own
+        step into y_hat meanwhile, but only partites >= this one's, which the mask drops."""
         if t.done == 0:
-            t.context = model.context.context(None, t.hyper.long())
-        else:
-            part, (iy, ix) = _window(y_hat, t.win.core, reach.context)
-            part = torch.where(t.window_pmap[None] < steps[t.done], part, 0)
-            t.context = model.context.context_conv(part)[:, :, iy, ix]
+            return model.context.context(None, t.hyper.long())
+        part, (iy, ix) = _window(y_hat, t.win.core, reach.context)
+        part = torch.where(t.window_pmap[None] < steps[t.done], part, 0).long()
+        return model.context.context_conv(part)[:, :, iy, ix]
 
     def step(i: int) -> None:
         t = tiles[i]
         mask = t.pmap == steps[t.done]
-        mean, raw = model.context.params(t.hyper.long(), t.context)
-        t.context = None
+        mean, raw = model.context.params(t.hyper.long(), context(t))
         if bool(mask.any()):
             mu = mean[0][mask]
             sym = symbols_for(i, mask, mu, model.y_entropy.index(raw[0][mask]))
             cy, cx, ch, cw = t.win.core
-            y_hat[0, :, cy:cy + ch, cx:cx + cw][mask] = (sym << fx.ACT_BITS) + mu
+            y_hat[0, :, cy:cy + ch, cx:cx + cw][mask] = ((sym << fx.ACT_BITS) + mu).to(torch.int32)
             t.sym_map[mask] = sym.to(torch.int32)
         t.done += 1
         if t.done == len(steps):
@@ -212,7 +211,6 @@ def _partite_loop(model, s: Structure, zc: torch.Tensor, wins: list[Window], rea
                 load_z(need)
                 loaded.update(need)
             map_tiles(start, [tiles[i] for i in new], workers)
-            map_tiles(context, [tiles[i] for i in ready], workers)
             map_tiles(step, ready, workers)
     return y_hat, tiles
 
@@ -274,7 +272,7 @@ def encode(model, y: torch.Tensor, z: torch.Tensor, s: Structure, wins: list[Win
 @torch.inference_mode()
 def decode(model, codes: list[TileCode], s: Structure, wins: list[Window], reach: Reach, workers: int,
            progress=None) -> tuple[torch.Tensor, list[tuple[np.ndarray, torch.Tensor]]]:
-    """Every tile's streams -> (the whole int64 y_hat on the 2^-10 grid, per tile (z symbols,
+    """Every tile's streams -> (the whole y_hat (int32 on the 2^-10 grid), per tile (z symbols,
     y symbol map)). Raises FormatError, naming the tile, when a stream is damaged or a tile's
     symbols fail the file's checksum."""
     cfg = model.cfg

@@ -70,6 +70,18 @@ def windows(h64: int, w64: int, tile: int, margin: int = MARGIN) -> list[Window]
     return out
 
 
+def release_freed_memory() -> None:
+    """Hand memory that worker threads freed back to the system between the phases of a large
+    image (glibc keeps it in per-thread arenas, where the next phase cannot reuse it: on a
+    12 MP decode this lowers the peak by ~200 MB). A no-op where there is no glibc."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def map_tiles(fn, items: list, workers: int, progress: Progress | None = None) -> list:
     """fn over items in order, on up to `workers` threads (torch releases the GIL). The workers
     run in the caller's grad and inference mode (PyTorch keeps both per thread)."""
