@@ -280,26 +280,27 @@ def decode(model, codes: list[TileCode], s: Structure, wins: list[Window], reach
     lw = max(w.core[1] + w.core[3] for w in wins)
     zc = torch.zeros(1, cfg.hyper_channels, lh // Y_PER_Z, lw // Y_PER_Z, dtype=torch.int64)
 
+    def tile_error(i: int, message: str) -> FormatError:
+        return FormatError(f"{message} in tile {i}" if len(codes) > 1 else message)
+
     def in_tile(i: int, fn: Callable):
         try:
             return fn()
         except FormatError as e:
-            raise FormatError(f"{e} in tile {i}" if len(codes) > 1 else str(e)) from None
-
-    def read_z(i: int) -> np.ndarray:
-        zy, zx, zh, zw = z_core(wins[i])
-        rows = _z_rows(model, cfg.hyper_channels * zh * zw)
-        z_sym = in_tile(i, lambda: ans.decode_categorical(codes[i].z, rows)).astype(np.int32)
-        z = torch.from_numpy(z_sym.astype(np.int64) - cfg.z_bound).reshape(-1, zh, zw)
-        zc[0, :, zy:zy + zh, zx:zx + zw] = fx.to_fixed(z)
-        return z_sym
+            raise tile_error(i, str(e)) from None
 
     z_syms: list[np.ndarray | None] = [None] * len(codes)
     readers = [model.y_entropy.reader(code.y) for code in codes]
 
+    def read_z(i: int) -> None:
+        zy, zx, zh, zw = z_core(wins[i])
+        rows = _z_rows(model, cfg.hyper_channels * zh * zw)
+        z_syms[i] = in_tile(i, lambda: ans.decode_categorical(codes[i].z, rows)).astype(np.int32)
+        z = torch.from_numpy(z_syms[i].astype(np.int64) - cfg.z_bound).reshape(-1, zh, zw)
+        zc[0, :, zy:zy + zh, zx:zx + zw] = fx.to_fixed(z)
+
     def load_z(need: list[int]) -> None:
-        for i, z_sym in zip(need, map_tiles(read_z, need, workers)):
-            z_syms[i] = z_sym
+        map_tiles(read_z, need, workers)
 
     def symbols_for(i, mask, mean, index):
         return torch.from_numpy(in_tile(i, lambda: readers[i].read(index.numpy()))).long()
@@ -307,11 +308,7 @@ def decode(model, codes: list[TileCode], s: Structure, wins: list[Window], reach
     def finished(i: int, t: _Tile) -> None:
         in_tile(i, readers[i].finish)
         if checksum(z_syms[i], t.sym_map) != codes[i].checksum:
-            in_tile(i, lambda: _raise("decoded symbols do not match the file's checksum (corrupt data)"))
+            raise tile_error(i, "decoded symbols do not match the file's checksum (corrupt data)")
 
     y_hat, tiles = _partite_loop(model, s, zc, wins, reach, workers, symbols_for, finished, load_z, progress)
     return y_hat, [(z, t.sym_map[None]) for z, t in zip(z_syms, tiles)]
-
-
-def _raise(message: str):
-    raise FormatError(message)

@@ -73,7 +73,7 @@ def windows(h64: int, w64: int, tile: int, margin: int = MARGIN) -> list[Window]
 def release_freed_memory() -> None:
     """Hand memory that worker threads freed back to the system between the phases of a large
     image (glibc keeps it in per-thread arenas, where the next phase cannot reuse it: on a
-    12 MP decode this lowers the peak by ~200 MB). A no-op where there is no glibc."""
+    large decode the peak drops by hundreds of MB). A no-op where there is no glibc."""
     try:
         import ctypes
 
