@@ -17,7 +17,7 @@ from .metadata import WeightsMeta
 from .structure import Level, default_structures, make_levels
 
 FORMAT_TAG = "basic-codec-weights/1"
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "pretrained" / "basic-s.safetensors"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "pretrained" / "basic-m.safetensors"
 
 
 def model_id(model: BasicModel) -> bytes:

@@ -34,7 +34,7 @@ from PIL import Image, features
 from basic_codec.bench.synthetic import png16, png_header
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_WEIGHTS = ROOT / "basic_codec" / "pretrained" / "basic-s.safetensors"
+DEFAULT_WEIGHTS = ROOT / "basic_codec" / "pretrained" / "basic-m.safetensors"
 PREFIX = "basic-codec: error: "
 
 
@@ -215,7 +215,7 @@ def machine() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="weights .safetensors (default: shipped basic-s)")
+    ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="weights .safetensors (default: the shipped weights)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "ROBUSTNESS.md"), help="markdown report to write")
     ap.add_argument("--large-mp", type=float, default=24.0, help="megapixels of the large image (0: skip)")
     ap.add_argument("--quality", type=float, default=0.5)

@@ -35,7 +35,7 @@ from basic_codec.train.checkpoint import checkpoint_info
 from basic_codec.train.grow import grow
 from basic_codec.train.loop import TrainConfig, _target_config
 from basic_codec.train.search import validation_crops
-from basic_codec.weights import load_weights, model_id
+from basic_codec.weights import DEFAULT_WEIGHTS, load_weights, model_id
 
 START, END = "<!-- levers:start -->", "<!-- levers:end -->"
 LAMBDAS = (0.0018, 0.0093, 0.0483)
@@ -120,7 +120,7 @@ def cached_scores(root: Path, lever: Lever, init: str, x: torch.Tensor) -> tuple
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data", help="the training folder (its 5%% validation split scores the runs)")
-    ap.add_argument("--init", default="basic_codec/pretrained/basic-s.safetensors", help="weights every run starts from")
+    ap.add_argument("--init", default=str(DEFAULT_WEIGHTS), help="weights every run starts from (default: shipped)")
     ap.add_argument("--minutes", type=float, default=12.0, help="training minutes of each run (one thread)")
     ap.add_argument("--lr", default="2e-4", help="peak lr of every run")
     ap.add_argument("--runs", default="runs/levers", help="folder of the runs (one sub-folder per lever)")
