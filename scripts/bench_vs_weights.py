@@ -10,21 +10,20 @@ against VTM depends on the range its curve spans.
 """
 from __future__ import annotations
 
-import collections
 import json
 import sys
 
 from basic_codec.bench.bdrate import bd_rate
+from basic_codec.bench.run import aggregate
 
 
 def curves(path: str) -> dict:
-    points = collections.defaultdict(lambda: collections.defaultdict(list))
-    for line in open(path):
-        r = json.loads(line)
-        if r.get("effort", 0) == 0:
-            points[(r["model"], r["level"])][r["quality"]].append((r["bpp"], r["psnr"]))
-    return {key: [tuple(sum(v) / len(v) for v in zip(*pts)) for _, pts in sorted(by_q.items())]
-            for key, by_q in points.items()}
+    """(model, level) -> [(bpp, PSNR)] per quality, means over the images (bench's own aggregate)."""
+    rows = [r for r in map(json.loads, open(path)) if r.get("effort", 0) == 0]
+    out: dict = {}
+    for a in aggregate(rows, ("model", "level", "quality")):
+        out.setdefault((a["model"], a["level"]), []).append((a["bpp"], a["psnr"]))
+    return out
 
 
 def main(path: str, old: str, new: str, *pairs: str) -> None:
