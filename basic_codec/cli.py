@@ -286,7 +286,7 @@ def cmd_train(args) -> None:
                      max_minutes=args.max_minutes, init_weights=args.init_weights, stage=args.stage,
                      lambda_c=args.lambda_c, vimco_samples=args.vimco_samples, table_lr=args.table_lr,
                      bf16=args.bf16, downscale=args.downscale, rate_sandwich=args.rate_sandwich, ema=args.ema,
-                     lambda_range=args.lambda_range)
+                     lambda_range=args.lambda_range, widest_every=args.widest_every)
     path = train(tc)
     if os.environ.get("RANK", "0") == "0":
         print(f"exported {path}")
@@ -442,6 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cut each crop from the image scaled by U(D, 1) (e.g. 0.5: removes JPEG artifacts; default 1: off)")
     t.add_argument("--rate-sandwich", action="store_true",
                    help="put q = 0 and q = 1 in every batch (the rest uniform)")
+    t.add_argument("--widest-every", type=int, choices=(2, 4), default=4,
+                   help="train the widest structure every N steps (default 4, the sandwich rule; "
+                        "2: half the steps, for the top level and high qualities)")
     t.add_argument("--ema", type=float, default=0.0,
                    help="export an exponential moving average of the weights with this decay (e.g. 0.999; default off)")
     t.add_argument("--lambda-range", type=_lambda_range, metavar="LOW,HIGH",

@@ -116,3 +116,21 @@ def test_ctrl_c_ends_a_run_with_a_checkpoint_and_weights(tmp_path):
     from basic_codec.train.checkpoint import checkpoint_info
 
     assert checkpoint_info(out / "checkpoint.safetensors")["step"] == step
+
+
+@pytest.mark.parametrize("every, widest, narrowest", [(4, 25, 25), (2, 50, 25)])
+def test_sandwich_rule_shares(every, widest, narrowest):
+    """The widest structure every `every` steps, the narrowest every 4th (step % 4 == 1)."""
+    import numpy as np
+
+    from basic_codec.config import preset
+    from basic_codec.train.loop import sample_structure
+
+    cfg = preset("basic-m")
+    top, bottom = len(cfg.widths) - 1, 0
+    rng = np.random.default_rng(0)
+    picks = [sample_structure(step, cfg, rng, every) for step in range(100)]
+    widths = [(s.g_a, s.h_a, s.h_s, s.g_s) for s in picks]
+    assert sum(w == (top,) * 4 for w in widths[::every]) == 100 // every
+    assert sum(w == (top,) * 4 for w in widths) >= widest
+    assert sum(w == (bottom,) * 4 for w in widths[1::4]) == narrowest

@@ -63,6 +63,7 @@ class TrainConfig:
     downscale: float = 1.0  # each crop comes from the image scaled by U(downscale, 1): < 1 removes JPEG artifacts
     rate_sandwich: bool = False  # the first two images of every batch at q = 0 and q = 1
     ema: float = 0.0  # decay of an exponential moving average of the weights, exported instead (0: off)
+    widest_every: int = 4  # the widest structure every this many steps (4: the sandwich rule; 2: half the steps)
     lambda_range: tuple[float, float] | None = None  # override the config's (lambda(q=0), lambda(q=1))
 
     def __post_init__(self) -> None:
@@ -72,6 +73,8 @@ class TrainConfig:
             raise ValueError("VIMCO needs at least 2 samples")
         if not 0.1 <= self.downscale <= 1.0:
             raise ValueError(f"downscale must be in [0.1, 1], got {self.downscale}")
+        if self.widest_every not in (2, 4):
+            raise ValueError(f"widest_every must be 2 or 4, got {self.widest_every}")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"ema decay must be in [0, 1), got {self.ema}")
         if self.lambda_range is not None:
@@ -83,11 +86,15 @@ class TrainConfig:
 STAGES = ("backbone", "structure")
 
 
-def sample_structure(step: int, cfg: ModelConfig, rng: np.random.Generator) -> Structure:
+def sample_structure(step: int, cfg: ModelConfig, rng: np.random.Generator, widest_every: int = 4) -> Structure:
     """The sandwich rule: the widest structure every 4th step, the narrowest the next, otherwise
-    each edge's width at random; K uniform."""
-    if step % 4 in (0, 1):
-        return Structure.uniform(len(cfg.widths) - 1 if step % 4 == 0 else 0, int(rng.choice(cfg.partite_options)))
+    each edge's width at random; K uniform. widest_every=2 gives the widest every other step
+    (the top level and the transforms' ceiling at high q need more of it, docs/TRAINING.md),
+    the narrowest and a random one a quarter each."""
+    if step % widest_every == 0:
+        return Structure.uniform(len(cfg.widths) - 1, int(rng.choice(cfg.partite_options)))
+    if step % 4 == 1:
+        return Structure.uniform(0, int(rng.choice(cfg.partite_options)))
     return Structure.random(cfg, rng)
 
 
@@ -186,7 +193,7 @@ def train(tc: TrainConfig) -> Path:
                                                       tc.lambda_c, tc.vimco_samples, tc.entropy_bonus, d.mean)
                 s = m.pop("structure")
             else:
-                s = sample_structure(step, cfg, rng)
+                s = sample_structure(step, cfg, rng, tc.widest_every)
                 q_all = torch.from_numpy(rng.random(tc.batch)).float()
                 if tc.rate_sandwich and tc.batch >= 2:
                     q_all[:2] = torch.tensor([0.0, 1.0])
