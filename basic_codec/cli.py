@@ -302,7 +302,7 @@ def cmd_search(args) -> None:
     _set_threads(args)
     model, _, meta = load_weights(args.weights)
     crop = DEFAULT_CROP if args.crop is None else args.crop
-    result = search_weights(model, meta, SearchConfig(args.data, crop=crop, max_levels=args.max_levels))
+    result = search_weights(model, meta, SearchConfig(args.data, crop=crop, max_levels=args.max_levels, min_gain=args.min_gain))
     save_weights(model, out, result.levels, meta)
     if args.scores:
         Path(args.scores).write_text(json.dumps(result.score_rows(), indent=1))
@@ -459,6 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--out", required=True, help="weights file to write, with the new level table")
     se.add_argument("--crop", type=int, help="centre crop of each validation image in pixels (default 320)")
     se.add_argument("--max-levels", type=int, default=12, help="most levels to keep from the Pareto front (default 12)")
+    se.add_argument("--min-gain", type=float, default=0.005,
+                    help="each level must beat the one below by this fraction of RD loss on the validation "
+                         "crops (default 0.005: near-ties swap on other images)")
     se.add_argument("--scores", help="also write every candidate's score as JSON here")
     se.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     se.add_argument("--force", action="store_true", help="overwrite an existing output")

@@ -21,6 +21,10 @@ def test_pareto_front_keeps_only_improvements():
     scores = [_score(5, 1.0), _score(1, 3.0), _score(3, 2.0), _score(4, 2.5), _score(2, 3.5)]
     front = pareto_front(scores)
     assert [(s.dec_kmac, s.rd_loss) for s in front] == [(1, 3.0), (3, 2.0), (5, 1.0)]
+    # with a margin: steps under 10 % go, and the best score still ends the front
+    close = [_score(1, 3.0), _score(2, 2.9), _score(3, 2.0), _score(4, 1.9), _score(5, 1.7)]
+    assert [(s.dec_kmac, s.rd_loss) for s in pareto_front(close, 0.1)] == [(1, 3.0), (3, 2.0), (5, 1.7)]
+    assert [(s.dec_kmac, s.rd_loss) for s in pareto_front(close[:4], 0.1)] == [(1, 3.0), (4, 1.9)]
     many = [_score(float(2**i), 10.0 - i) for i in range(20)]
     kept = thin(many, 8)
     assert len(kept) <= 8 and kept[0] is many[0] and kept[-1] is many[-1]
