@@ -29,6 +29,7 @@ KNOWN = {  # what the versions named in the module docstring did with tiles
     "d58afa1": "g_a and g_s over overlapping windows of the whole image; each tile's entropy model still "
                "on its own (format version 2).",
     "14340d4": "format version 3 (as now), with the basic-s weights shipped before basic-m (model 8456241a19ea3feb).",
+    "0b89ea8": "format version 3 (as now), with the m2 weights of basic-m (model ed26714871e441cd), shipped before m3.",
     "now": "format version 3: each tile's h_s and context also read the neighbours' z and decoded "
            "latents, as one pass over the whole image would (docs/DESIGN_NOTES.md).",
 }
