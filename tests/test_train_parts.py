@@ -130,7 +130,7 @@ def test_sandwich_rule_shares(every, widest, narrowest):
     top, bottom = len(cfg.widths) - 1, 0
     rng = np.random.default_rng(0)
     picks = [sample_structure(step, cfg, rng, every) for step in range(100)]
-    widths = [(s.g_a, s.h_a, s.h_s, s.g_s) for s in picks]
+    widths = [s.indices for s in picks]
     assert sum(w == (top,) * 4 for w in widths[::every]) == 100 // every
     assert sum(w == (top,) * 4 for w in widths) >= widest
     assert sum(w == (bottom,) * 4 for w in widths[1::4]) == narrowest
