@@ -124,17 +124,20 @@ class BasicModel(nn.Module):
 
     def forward(self, x: torch.Tensor, q: torch.Tensor, s: Structure,
                 assign: torch.Tensor | None = None, noise: bool = True,
-                assigns: list[torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+                assigns: list[torch.Tensor] | None = None, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Differentiable pass: x_hat and per-image bits of y and z.
 
         noise=True: uniform-noise rate proxy (training). noise=False: rounded latents, i.e. the
         rate the coder would spend up to the table quantization of scales (evaluation, search).
         assigns: several partite tables to rate y under (VIMCO samples): `bits_y_samples` is
         (S, batch) and `bits_y` their mean; x_hat uses the first table.
+        y: `analysis(x, q, s)` when the caller has it already (the search scores many
+        structures that share one g_a).
         """
-        wa, wha, whs, ws = s.widths(self.cfg)
-        gain, inv_gain = self.gains(q)
-        y = self._net(self.g_a, x, wa) * gain
+        _, wha, whs, ws = s.widths(self.cfg)
+        _, inv_gain = self.gains(q)
+        if y is None:
+            y = self.analysis(x, q, s)
         z = self._net(self.h_a, y, wha)
         z_lik = self.prior.likelihood(z + self._noise(z) if noise else torch.round(z))
         hyper = self._net(self.h_s, ste_round(z), whs, bf16=False)
@@ -153,6 +156,11 @@ class BasicModel(nn.Module):
         bits_z = -torch.log2(z_lik).sum(dim=(1, 2, 3))
         stacked = torch.stack(samples)
         return {"x_hat": x_hat, "bits_y": stacked.mean(0), "bits_z": bits_z, "bits_y_samples": stacked}
+
+    def analysis(self, x: torch.Tensor, q: torch.Tensor, s: Structure) -> torch.Tensor:
+        """g_a with the qualities' gains, batched and differentiable: x -> y."""
+        gain, _ = self.gains(q)
+        return self._net(self.g_a, x, s.widths(self.cfg)[0]) * gain
 
     def partite_pass(self, y: torch.Tensor, hyper: torch.Tensor, pmap: torch.Tensor,
                      quantize: Callable) -> tuple[torch.Tensor, torch.Tensor]:

@@ -79,3 +79,19 @@ def test_search_and_export_cli(tmp_path, crop, tiny_weights, capsys):
     model2, _, meta2 = load_weights(again)
     _check_tables(model2, meta2.search.tables)
     assert all(meta2.search.tables[k].learned == t.learned for k, t in meta.search.tables.items())
+
+
+def test_analysis_cache_scores_like_a_fresh_pass(crop):
+    """The search shares g_a's outputs among the candidates of one analysis width: every score
+    must be what a pass of its own gives, bit for bit."""
+    from basic_codec.train.search import AnalysisCache, candidates, score
+    from tests.conftest import tiny_model
+
+    model = tiny_model()
+    x = torch.from_numpy(crop[:64, :128].copy()).permute(2, 0, 1)[None].float().div(255.0).repeat(2, 1, 1, 1)
+    cache = AnalysisCache(model, x)
+    qualities = (0.0, 0.5, 1.0)
+    cands = candidates(model)
+    for s in cands + cands[:3]:  # back to an earlier width: the cache starts over
+        assert score(model, x, s, qualities, cache=cache) == score(model, x, s, qualities)
+    assert len(cache.ys) == len(qualities)
