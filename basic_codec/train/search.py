@@ -95,8 +95,9 @@ def validation_crops(data: str, crop: int) -> torch.Tensor:
 
 class AnalysisCache:
     """g_a's outputs on the validation crops by quality, for one analysis width at a time: the
-    candidates of one g_a width (every hyper width and K) share them, which saves about a
-    third of the search. Holding one width keeps the memory to a few y's."""
+    candidates of one g_a width (every hyper width and K) share them, so g_a runs once per
+    width and quality instead of once per candidate. Holding one width keeps the memory to a
+    few y's (the candidates come grouped by width)."""
 
     def __init__(self, model: BasicModel, x: torch.Tensor) -> None:
         self.model, self.x = model, x
@@ -180,6 +181,7 @@ def pick_tables(model: BasicModel, x: torch.Tensor, qualities: tuple[float, ...]
     widest = len(cfg.widths) - 1
     ks = [k for k in cfg.partite_options if k > 1]
     bar = Progress(len(ks) * (1 + len(FIXED_ORDERS)), "partite tables")
+    cache = AnalysisCache(model, x)  # every table is tried on the widest structure
     for k in ks:
         tables = {"learned": learned_table(model, k, learned)}
         for name, order in FIXED_ORDERS.items():
@@ -188,7 +190,7 @@ def pick_tables(model: BasicModel, x: torch.Tensor, qualities: tuple[float, ...]
                 tables[name] = table
         losses = {}
         for name, t in tables.items():
-            losses[name] = score(model, x, Structure.uniform(widest, k), qualities, assign=t).rd_loss
+            losses[name] = score(model, x, Structure.uniform(widest, k), qualities, assign=t, cache=cache).rd_loss
             bar.update(1)
         bar.update(1 + len(FIXED_ORDERS) - len(tables))  # orders equal to the learned table: skipped
         best = min(losses, key=losses.get)  # ties keep the learned table (first in the dict)
