@@ -49,7 +49,7 @@ def main() -> int:
     model = codec.model
     levels = args.levels or [0, len(codec.levels) - 1]
     _, val = split(args.data)
-    xs = [tiling.pad_to_stride(torch.from_numpy(np.ascontiguousarray(load_rgb(f)[:ch, :cw]))
+    xs = [tiling.pad_to_stride(torch.from_numpy(load_rgb(f)[:ch, :cw].copy())
                                .permute(2, 0, 1)[None].float().div(255.0)) for f in val[:args.images]]
     q = args.quality
     lam = model.cfg.lmbda(q)
