@@ -188,9 +188,8 @@ class BasicModel(nn.Module):
     def analyse(self, x: torch.Tensor, q: float, s: Structure) -> torch.Tensor:
         """g_a with the quality's gains: x (1, 3, H, W) in [0, 1] -> y (1, M, H/16, W/16). On one
         thread: y decides the symbols, and the same input must give the same bytes."""
-        gain, _ = self.gains(torch.tensor([q]))
         with one_thread():
-            return self.g_a(x, s.widths(self.cfg)[0]) * gain
+            return self.analysis(x, torch.tensor([q]), s)
 
     @torch.inference_mode()
     def synthesise(self, y_hat: torch.Tensor, q: float, s: Structure) -> torch.Tensor:
