@@ -1,4 +1,5 @@
 """The benchmark's own parts: resumable records, the typed aggregate, the report's numbers, speed."""
+import dataclasses
 import json
 
 import numpy as np
@@ -58,6 +59,20 @@ def test_report_tables_come_from_the_aggregate(tmp_path, images, tiny_codec):
     rows = [line for line in summary.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert len(rows) == 2 * len(agg.levels)  # the level table and the quality table
     assert "No published anchor is drawn" in (tmp_path / "R.md").read_text()
+
+
+def test_report_says_where_reused_baseline_records_were_made(tmp_path, images, tiny_codec):
+    """A resumed run reuses the classical codecs' records: the report names their machine and
+    date, and says "measured here" only when they match this run's."""
+    agg = run(BenchConfig(str(images), str(tmp_path / "out"), qualities=(0.0,), levels=(0,), baselines=()), tiny_codec)
+    here = dataclasses.replace(agg, baselines_measured=[f"{agg.machine}, {agg.date}"])
+    write_report(here, tmp_path / "here.md", None)
+    assert "are measured here" in (tmp_path / "here.md").read_text()
+    elsewhere = dataclasses.replace(agg, baselines_measured=["Other CPU, 2 cores, 2026-11-01", f"{agg.machine}, {agg.date}"])
+    write_report(elsewhere, tmp_path / "elsewhere.md", None)
+    text = (tmp_path / "elsewhere.md").read_text()
+    assert "measured here" not in text and "Other CPU, 2 cores, 2026-11-01" in text
+    assert BenchResult.from_dict(json.loads(json.dumps(elsewhere.to_dict()))) == elsewhere
 
 
 def test_speed_rows_per_level(tiny_codec, crop):

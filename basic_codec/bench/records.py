@@ -98,6 +98,9 @@ class BenchResult:
     baselines: list[BaselinePoint]
     speed: dict[str, Any] | None = field(default=None)  # `bench --speed` (bench/speed.py's rows)
     efforts: list[int] = field(default_factory=lambda: [0])  # encoder efforts measured; the first is the main one
+    # where and when the classical codecs' records were made ("machine, date"): a resumed run
+    # reuses the records in its --out folder, so they may predate this run
+    baselines_measured: list[str] = field(default_factory=list)
 
     @property
     def main(self) -> list[OursPoint]:
@@ -110,6 +113,8 @@ class BenchResult:
             del d["speed"]
         if self.efforts == [0]:
             del d["efforts"]
+        if not self.baselines_measured:
+            del d["baselines_measured"]
         return d
 
     @classmethod

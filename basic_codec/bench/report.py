@@ -122,6 +122,14 @@ def write_report(agg: BenchResult, report: Path, anchors_dir: Path | None) -> st
           "enc_s": _mean(r.enc_s for r in by_level[lv])} for lv in sorted(by_level)],
         img_dir / "decode_time.png")
 
+    names = "the classical codecs below"
+    if agg.baselines_measured == [f"{agg.machine}, {agg.date}"]:
+        measured_note = f"{names[0].upper()}{names[1:]} are measured here, by this run or an earlier one resumed in its folder."
+    elif agg.baselines_measured:
+        measured_note = (f"{names[0].upper()}{names[1:]} were measured by `bench` (records reused from its folder) on: "
+                         + "; ".join(agg.baselines_measured) + ".")
+    else:
+        measured_note = ""
     vtm_note = ("VTM is the\n  published anchor in `shared/anchors/kodak/vtm.json`; " if vtm else
                 "No published anchor is drawn: they are Kodak means and this is not the Kodak set; ")
     text = f"""# Results on {set_name}
@@ -132,7 +140,7 @@ Written by `basic-codec bench {agg.images}` — do not edit by hand.
 - date: {agg.date}, commit {agg.commit}, weights {agg.model_id}
 - {agg.n_images} images{f", encoder effort {agg.efforts[0]} (`--effort`)" if agg.efforts[0] else ""}; bpp from the real `.bsic` file size (header included); PSNR over RGB per image, then averaged;
   times are wall clock per image (encode: image to bytes; decode: bytes to image).
-- BD-rate: classic Bjontegaard (cubic fit of log-rate over the overlapping PSNR range). {vtm_note}JPEG 2000, WebP and JPEG are measured here in the same run.
+- BD-rate: classic Bjontegaard (cubic fit of log-rate over the overlapping PSNR range). {vtm_note}{measured_note}
 - widths: channels of the hidden layers of g_a (analysis), h_a (hyper analysis), h_s (hyper
   synthesis), g_s (synthesis); partites: decoding passes over the latent (1 = all at once);
   kMAC/px: thousands of multiply-accumulates per pixel.
@@ -147,7 +155,7 @@ Written by `basic-codec bench {agg.images}` — do not edit by hand.
 
 ![Decode time per level](img/decode_time.png)
 
-## Classical codecs measured on this machine
+## Classical codecs
 
 {chr(10).join(btable)}
 

@@ -182,10 +182,11 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
             log.flush()
             bar.update(1, image=f.name, level=lv)
     if baseline_jobs:
+        where = {"machine": machine(), "date": dt.date.today().isoformat()}
         with open(out / "baselines.jsonl", "a") as log:
             for f, name, s in baseline_jobs:
                 img = image(f)
-                rec = {"image": f.name, **bl.measure_baseline(name, img, s)}
+                rec = {"image": f.name, **bl.measure_baseline(name, img, s), **where}
                 log.write(json.dumps(rec) + "\n")
                 log.flush()
                 bar.update(1, image=f.name, codec=name)
@@ -208,7 +209,9 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
         ours=[OursPoint.from_dict(a) for a in aggregate(
             [{**r, "effort": r.get("effort", 0)} for r in ours_rows], ("level", "quality", "effort"))],
         baselines=[BaselinePoint.from_dict(a) for a in aggregate(base_rows, ("codec", "setting"))],
-        efforts=list(cfg.efforts))
+        efforts=list(cfg.efforts),
+        baselines_measured=sorted({f"{r.get('machine', 'machine not recorded')}, {r.get('date', 'date not recorded')}"
+                                   for r in base_rows}))
     (out / "aggregate.json").write_text(json.dumps(agg.to_dict(), indent=1))
     return agg
 
