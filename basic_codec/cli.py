@@ -222,13 +222,23 @@ Each level is one structure of the network, cheapest first:
   val bpp / val PSNR  bits per pixel and quality measured by `search` on held-out training images
 """
 
+def _level_list(text: str | None, flag: str) -> tuple[int, ...] | None:
+    """'0,9' -> (0, 9); None or '' -> None (every level)."""
+    if not text:
+        return None
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"{flag} takes comma-separated level numbers, got {text!r}") from None
+
+
 def cmd_bench(args) -> None:
     from .bench.run import BenchConfig, bench
 
     if not Path(args.images).is_dir():
         raise InputError(f"not a folder of images: {args.images}")
     quals = tuple(float(q) for q in args.qualities.split(","))
-    levels = tuple(int(v) for v in args.levels.split(",")) if args.levels else None
+    levels = _level_list(args.levels, "--levels")
     baselines = tuple(b for b in args.baselines.split(",") if b) if args.baselines != "none" else ()
     if baselines:
         if importlib.util.find_spec("imagecodecs") is None:
@@ -236,7 +246,9 @@ def cmd_bench(args) -> None:
                              "(or pass --baselines none)")
     report = args.report if args.report is not None else str(Path(args.out) / "RESULTS.md")
     cfg = BenchConfig(args.images, args.out, quals, levels, baselines, anchors=args.anchors, report=report or None,
-                      name=args.name, limit=args.limit, speed=args.speed, readme=args.readme, efforts=args.effort)
+                      name=args.name, limit=args.limit, speed=args.speed, readme=args.readme, efforts=args.effort,
+                      effort_levels=_level_list(args.effort_levels, "--effort-levels"),
+                      effort_limit=args.effort_limit)
     summary = bench(cfg, _load(args))
     if summary:
         print(summary)
@@ -402,6 +414,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("-e", "--effort", type=_efforts, default=(0,), metavar="E[,E...]",
                    help="encoder effort(s) 0..9 to code with (default 0); with several, the report "
                         "adds a table of what each one buys against the first; records are kept per effort")
+    b.add_argument("--effort-levels", metavar="LEVELS",
+                   help="levels coded at the efforts after the first (default: every level benched)")
+    b.add_argument("--effort-limit", type=int, metavar="N",
+                   help="the first N images only at the efforts after the first (default: all)")
     b.add_argument("--speed", action="store_true",
                    help="also time every level on one 768x512 image (median of 5), network vs entropy coding")
     common(b, force=False)

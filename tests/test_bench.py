@@ -95,12 +95,33 @@ def test_effort_records_are_kept_apart_and_tabled(tmp_path, images, tiny_codec):
                tiny_codec)
     recs = [json.loads(line) for line in (out / "ours.jsonl").read_text().splitlines()]
     assert sorted(r["effort"] for r in recs) == [0] * 4 + [2] * 4  # effort 0 was not coded twice
-    assert both.efforts == [0, 2] and both.main == plain.ours
-    at = {(p.effort, p.quality): p for p in both.ours}
+    assert both.efforts == [0, 2] and both.main == plain.ours == both.ours
+    at = {(p.effort, p.quality): p for p in both.effort_points}
     assert at[(2, 0.7)].rd_loss < at[(0, 0.7)].rd_loss  # what effort is for
     write_report(both, tmp_path / "R.md", None)
     text = (tmp_path / "R.md").read_text()
-    assert "## Encoder effort (`bench --effort 0,2`)" in text
+    assert "## Encoder effort (`bench --effort 0,2`)" in text and "(all 2 images)" in text
     row = next(line for line in text.splitlines() if line.startswith("| 0 | 2 | "))
     assert f"{at[(2, 0.3)].bpp / 2 + at[(2, 0.7)].bpp / 2:.4f}" in row
     assert "## Encoder effort" not in write_report(plain, tmp_path / "P.md", None) + (tmp_path / "P.md").read_text()
+
+
+def test_effort_table_on_a_subset_compares_the_same_images(tmp_path, images, tiny_codec):
+    """`--effort-limit 1 --effort-levels 0`: the slow efforts code only the first image at
+    level 0, and the effort table's reference is effort 0 on that image alone, not the set."""
+    cfg = BenchConfig(str(images), str(tmp_path / "out"), qualities=(0.3, 0.7), levels=(0, 1), baselines=(),
+                      efforts=(0, 1), effort_levels=(0,), effort_limit=1)
+    agg = run(cfg, tiny_codec)
+    recs = [json.loads(line) for line in (tmp_path / "out" / "ours.jsonl").read_text().splitlines()]
+    refined = [r for r in recs if r["effort"] == 1]
+    assert {(r["image"], r["level"]) for r in refined} == {("a.png", 0)} and len(refined) == 2
+    assert len(recs) == 2 * 2 * 2 + 2  # every image and level at effort 0, plus the subset
+    assert {p.n_images for p in agg.ours} == {2} and {p.effort for p in agg.ours} == {0}
+    assert {(p.level, p.effort, p.n_images) for p in agg.effort_points} == {(0, 0, 1), (0, 1, 1)}
+    ref = {r["quality"]: r["bpp"] for r in recs if r["effort"] == 0 and r["image"] == "a.png" and r["level"] == 0}
+    assert {p.quality: p.bpp for p in agg.effort_points if p.effort == 0} == pytest.approx(ref)
+    write_report(agg, tmp_path / "R.md", None)
+    assert "the first 1 of the 2 images" in (tmp_path / "R.md").read_text()
+    with pytest.raises(ValueError, match="effort levels"):
+        run(BenchConfig(str(images), str(tmp_path / "o2"), qualities=(0.3,), levels=(0,), baselines=(),
+                        efforts=(0, 1), effort_levels=(1,)), tiny_codec)

@@ -98,6 +98,10 @@ class BenchResult:
     baselines: list[BaselinePoint]
     speed: dict[str, Any] | None = field(default=None)  # `bench --speed` (bench/speed.py's rows)
     efforts: list[int] = field(default_factory=lambda: [0])  # encoder efforts measured; the first is the main one
+    # with several efforts: every effort's points over the images and levels coded at all of them
+    # (`bench --effort-limit/--effort-levels`), what the effort table compares
+    effort_points: list[OursPoint] = field(default_factory=list)
+    effort_images: int = 0
     # where and when the classical codecs' records were made ("machine, date"): a resumed run
     # reuses the records in its --out folder, so they may predate this run
     baselines_measured: list[str] = field(default_factory=list)
@@ -113,6 +117,8 @@ class BenchResult:
             del d["speed"]
         if self.efforts == [0]:
             del d["efforts"]
+        if not self.effort_points:
+            del d["effort_points"], d["effort_images"]
         if not self.baselines_measured:
             del d["baselines_measured"]
         return d
@@ -121,4 +127,5 @@ class BenchResult:
     def from_dict(cls, d: dict) -> "BenchResult":
         return cls(**{**_known(cls, d), "levels": [LevelRow.from_dict(r) for r in d["levels"]],
                       "ours": [OursPoint.from_dict(r) for r in d["ours"]],
+                      "effort_points": [OursPoint.from_dict(r) for r in d.get("effort_points", [])],
                       "baselines": [BaselinePoint.from_dict(r) for r in d["baselines"]]})

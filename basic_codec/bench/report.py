@@ -197,16 +197,21 @@ def quality_table(agg: BenchResult, levels: dict[int, LevelRow]) -> str:
 
 
 def effort_section(agg: BenchResult) -> str:
-    """`bench --effort 0,3,...`: what each encoder effort buys per level, against the first."""
+    """`bench --effort 0,3,...`: what each encoder effort buys per level, against the first, on
+    the images and levels coded at every effort."""
     ref = agg.efforts[0]
+    pts_all = agg.effort_points or agg.ours
+    subset = (f"the first {agg.effort_images} of the {agg.n_images} images"
+              if agg.effort_images and agg.effort_images < agg.n_images else f"all {agg.n_images} images")
     lines = [f"\n## Encoder effort (`bench --effort {','.join(map(str, agg.efforts))}`)\n",
-             f"The same images and qualities coded at each effort; the decoder is the same at every effort. "
-             f"BD-rate against effort {ref} at the same level (negative: fewer bits at the same PSNR); "
-             "encode s: mean wall-clock seconds per image.\n",
+             f"The same images ({subset}) and qualities coded at each effort; the decoder is the same at "
+             f"every effort. BD-rate against effort {ref} at the same level on those images (negative: fewer "
+             "bits at the same PSNR); encode s: mean wall-clock seconds per image (the refinement runs "
+             "on one thread per tile).\n",
              "| level | effort | mean bpp | mean PSNR (dB) | BD-rate vs effort " + str(ref) + " | encode s |",
              "|---|---|---|---|---|---|"]
-    for lv in sorted({p.level for p in agg.ours}):
-        curves = {e: sorted((p for p in agg.ours if p.level == lv and p.effort == e), key=lambda p: p.bpp)
+    for lv in sorted({p.level for p in pts_all}):
+        curves = {e: sorted((p for p in pts_all if p.level == lv and p.effort == e), key=lambda p: p.bpp)
                   for e in agg.efforts}
         base = [(p.bpp, p.psnr) for p in curves[ref]]
         for e, pts in curves.items():

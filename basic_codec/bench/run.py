@@ -42,6 +42,8 @@ class BenchConfig:
     name: str | None = None  # what the image set is called in the report; None: the folder's name
     limit: int | None = None  # first N images only (quick looks)
     efforts: tuple[int, ...] = (0,)  # encoder efforts (0..9) to code with; the first one fills the main tables
+    effort_levels: tuple[int, ...] | None = None  # levels coded at the other efforts; None: every level benched
+    effort_limit: int | None = None  # the first N images only at the other efforts (slow encodes); None: all
     speed: bool = False  # also time every level on one image (OUT/speed.json, kept for later reports)
     readme: str | None = None  # also put the summary block into this README
 
@@ -151,10 +153,17 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
     for lv in levels:
         if not 0 <= lv < len(codec.levels):
             raise ValueError(f"level {lv} does not exist (0..{len(codec.levels) - 1})")
+    effort_levels = list(cfg.effort_levels) if cfg.effort_levels is not None else levels
+    if not set(effort_levels) <= set(levels):
+        raise ValueError(f"effort levels {effort_levels} are not all among the levels benched {levels}")
+    effort_files = files[:cfg.effort_limit] if cfg.effort_limit else files
     model = codec.model_id.hex()
     ours_path = out / "ours.jsonl"
     done, _ = _done(ours_path, ("image", "model", "quality", "level", "effort"))
-    jobs = [(f, q, lv, e) for e in cfg.efforts for f in files for q in cfg.qualities for lv in levels
+    main_effort = cfg.efforts[0]
+    jobs = [(f, q, lv, e) for e in cfg.efforts
+            for f in (files if e == main_effort else effort_files) for q in cfg.qualities
+            for lv in (levels if e == main_effort else effort_levels)
             if (f.name, model, round(q, 6), lv, e) not in done]
     baseline_jobs = []
     if cfg.baselines:
@@ -195,7 +204,12 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
                  and r.get("effort", 0) in cfg.efforts
                  and r["level"] in levels and round(r["quality"], 6) in {round(q, 6) for q in cfg.qualities}]
     for r in ours_rows:  # the training objective, per image: bpp + lambda(q) 255^2 MSE
+        r["effort"] = r.get("effort", 0)
         r["rd_loss"] = rd_loss(r["bpp"], 10 ** (-r["psnr"] / 10), codec.cfg.lmbda(r["quality"]))
+    # the effort table compares every effort on the same images and levels, so that the
+    # reference curve is not averaged over more images than the refined ones
+    effort_names = {f.name for f in effort_files}
+    effort_rows = [r for r in ours_rows if r["image"] in effort_names and r["level"] in effort_levels]
     base_rows = [r for r in _done(out / "baselines.jsonl", ())[1]
                  if r["image"] in names and r["codec"] in cfg.baselines]
     from ..api import describe_level
@@ -207,9 +221,12 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
         n_images=len(files), set_name=cfg.name or ("Kodak" if kodak else Path(cfg.images).resolve().name),
         kodak=kodak, levels=[LevelRow.from_dict(describe_level(codec.levels[lv], codec.cfg)) for lv in levels],
         ours=[OursPoint.from_dict(a) for a in aggregate(
-            [{**r, "effort": r.get("effort", 0)} for r in ours_rows], ("level", "quality", "effort"))],
+            [r for r in ours_rows if r["effort"] == main_effort], ("level", "quality", "effort"))],
         baselines=[BaselinePoint.from_dict(a) for a in aggregate(base_rows, ("codec", "setting"))],
         efforts=list(cfg.efforts),
+        effort_points=[OursPoint.from_dict(a) for a in aggregate(effort_rows, ("level", "quality", "effort"))]
+        if len(cfg.efforts) > 1 else [],
+        effort_images=len(effort_files) if len(cfg.efforts) > 1 else 0,
         baselines_measured=sorted({f"{r.get('machine', 'machine not recorded')}, {r.get('date', 'date not recorded')}"
                                    for r in base_rows}))
     (out / "aggregate.json").write_text(json.dumps(agg.to_dict(), indent=1))
