@@ -130,8 +130,8 @@ def write_report(agg: BenchResult, report: Path, anchors_dir: Path | None) -> st
                          + "; ".join(agg.baselines_measured) + ".")
     else:
         measured_note = ""
-    vtm_note = ("VTM is the\n  published anchor in `shared/anchors/kodak/vtm.json`; " if vtm else
-                "No published anchor is drawn: they are Kodak means and this is not the Kodak set; ")
+    vtm_note = ("VTM is the\n  published anchor in `shared/anchors/kodak/vtm.json`. " if vtm else
+                "No published anchor is drawn: they are Kodak means and this is not the Kodak set. ")
     text = f"""# Results on {set_name}
 
 Written by `basic-codec bench {agg.images}` — do not edit by hand.
