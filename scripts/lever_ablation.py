@@ -37,7 +37,6 @@ from basic_codec.train.loop import TrainConfig, _target_config
 from basic_codec.train.search import validation_crops
 from basic_codec.weights import DEFAULT_WEIGHTS, load_weights, model_id
 
-START, END = "<!-- levers:start -->", "<!-- levers:end -->"
 LAMBDAS = (0.0018, 0.0093, 0.0483)
 
 
@@ -58,6 +57,29 @@ LEVERS = (
     Lever("all", "all four (run m1's recipe)", ("--config", "basic-m", "--rate-sandwich", "--downscale", "0.5",
                                                 "--ema", "0.999")),
 )
+
+# The recipe of runs m4/m5 (basic-m weights), as `train` options; the second set's levers change one thing.
+RECIPE_M5 = ("--warmup", "200", "--downscale", "0.5", "--rate-sandwich", "--ema", "0.999", "--crop", "256",
+             "--batch", "4", "--lambda-range", "0.0005,0.18")
+WIDEST = (
+    Lever("base", "m5's recipe with the sandwich rule (widest structure every 4th step)", RECIPE_M5),
+    Lever("widest-every-2", "the widest structure every 2nd step (m3-m5 trained so)",
+          (*RECIPE_M5, "--widest-every", "2")),
+)
+
+
+@dataclass(frozen=True)
+class LeverSet:
+    levers: tuple[Lever, ...]
+    lr: str  # peak lr of every run
+    start: str  # markers of the table in --doc
+    end: str
+
+
+LEVER_SETS = {
+    "issue17": LeverSet(LEVERS, "2e-4", "<!-- levers:start -->", "<!-- levers:end -->"),
+    "widest": LeverSet(WIDEST, "6e-5", "<!-- levers-widest:start -->", "<!-- levers-widest:end -->"),
+}
 
 
 def q_for(cfg, lam: float) -> float:
@@ -122,8 +144,11 @@ def main() -> None:
     ap.add_argument("data", help="the training folder (its 5%% validation split scores the runs)")
     ap.add_argument("--init", default=str(DEFAULT_WEIGHTS), help="weights every run starts from (default: shipped)")
     ap.add_argument("--minutes", type=float, default=12.0, help="training minutes of each run (one thread)")
-    ap.add_argument("--lr", default="2e-4", help="peak lr of every run")
-    ap.add_argument("--runs", default="runs/levers", help="folder of the runs (one sub-folder per lever)")
+    ap.add_argument("--set", default="issue17", choices=sorted(LEVER_SETS),
+                    help="issue17: the quality issue's four levers from basic-s (the first table); "
+                         "widest: the widest structure every 2nd vs every 4th step on m5's recipe")
+    ap.add_argument("--lr", help="peak lr of every run (default: the set's: 2e-4 / 6e-5)")
+    ap.add_argument("--runs", help="folder of the runs, one sub-folder per lever (default: runs/levers[-SET])")
     ap.add_argument("--only", help="comma-separated lever names (default: all)")
     ap.add_argument("--crop", type=int, default=256, help="centre crop of each validation image")
     ap.add_argument("--doc", help="write the table into this markdown file")
@@ -137,8 +162,10 @@ def main() -> None:
             model, _, meta = load_weights(w)
             print(w, f"{meta.trained_steps} steps", {k: round(v, 4) for k, v in scores(model, x).items()})
         return
-    levers = [lv for lv in LEVERS if not args.only or lv.name in args.only.split(",")]
-    root = Path(args.runs)
+    lever_set = LEVER_SETS[args.set]
+    args.lr = args.lr or lever_set.lr
+    levers = [lv for lv in lever_set.levers if not args.only or lv.name in args.only.split(",")]
+    root = Path(args.runs or ("runs/levers" if args.set == "issue17" else f"runs/levers-{args.set}"))
     todo = [lv for lv in levers if not (root / lv.name / "weights.safetensors").exists()]
     for i in range(0, len(todo), 2):  # two runs side by side, one core each
         procs = []
@@ -160,7 +187,7 @@ def main() -> None:
         print(lv.name, before, after, flush=True)
     base = next((r for r in rows if r[0].name == "base"), None)
     lines = [f"Measured {datetime.date.today()} on {machine()} by `python scripts/lever_ablation.py {args.data} "
-             f"--minutes {args.minutes:g} --crop {args.crop}`: every run from model {model_id(load_weights(args.init)[0]).hex()}, "
+             f"--set {args.set} --minutes {args.minutes:g} --crop {args.crop}`: every run from model {model_id(load_weights(args.init)[0]).hex()}, "
              f"{args.minutes:g} minutes on one core (two runs side by side), peak lr {args.lr}, bf16; "
              f"{x.shape[0]} validation crops of {args.crop} px, rounded latents. RD loss = mean over lambda in "
              f"{', '.join(map(str, LAMBDAS))} of bpp + lambda 255^2 MSE (lower is better; the change is after - "
@@ -174,7 +201,7 @@ def main() -> None:
         lines.append(f"| {lv.name} | {lv.what} | {args.minutes:g} | {steps:,} | {b['top_rd']:.4f} -> {a['top_rd']:.4f} "
                      f"| {b['bottom_rd']:.4f} -> {a['bottom_rd']:.4f} | {vs} | {b['psnr_q1']:.2f} -> {a['psnr_q1']:.2f} dB "
                      f"| {b['bpp_q0']:.3f} -> {a['bpp_q0']:.3f} |")
-    publish_block(args.doc, START, END, lines)
+    publish_block(args.doc, lever_set.start, lever_set.end, lines)
 
 
 if __name__ == "__main__":
