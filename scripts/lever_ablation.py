@@ -74,11 +74,13 @@ class LeverSet:
     lr: str  # peak lr of every run
     start: str  # markers of the table in --doc
     end: str
+    runs: str  # default folder of the runs
 
 
 LEVER_SETS = {
-    "issue17": LeverSet(LEVERS, "2e-4", "<!-- levers:start -->", "<!-- levers:end -->"),
-    "widest": LeverSet(WIDEST, "6e-5", "<!-- levers-widest:start -->", "<!-- levers-widest:end -->"),
+    "issue17": LeverSet(LEVERS, "2e-4", "<!-- levers:start -->", "<!-- levers:end -->", "runs/levers"),
+    "widest": LeverSet(WIDEST, "6e-5", "<!-- levers-widest:start -->", "<!-- levers-widest:end -->",
+                        "runs/levers-widest"),
 }
 
 
@@ -148,7 +150,7 @@ def main() -> None:
                     help="issue17: the quality issue's four levers from basic-s (the first table); "
                          "widest: the widest structure every 2nd vs every 4th step on m5's recipe")
     ap.add_argument("--lr", help="peak lr of every run (default: the set's: 2e-4 / 6e-5)")
-    ap.add_argument("--runs", help="folder of the runs, one sub-folder per lever (default: runs/levers[-SET])")
+    ap.add_argument("--runs", help="folder of the runs, one sub-folder per lever (default: the set's, runs/levers[-widest])")
     ap.add_argument("--only", help="comma-separated lever names (default: all)")
     ap.add_argument("--crop", type=int, default=256, help="centre crop of each validation image")
     ap.add_argument("--doc", help="write the table into this markdown file")
@@ -165,7 +167,7 @@ def main() -> None:
     lever_set = LEVER_SETS[args.set]
     args.lr = args.lr or lever_set.lr
     levers = [lv for lv in lever_set.levers if not args.only or lv.name in args.only.split(",")]
-    root = Path(args.runs or ("runs/levers" if args.set == "issue17" else f"runs/levers-{args.set}"))
+    root = Path(args.runs or lever_set.runs)
     todo = [lv for lv in levers if not (root / lv.name / "weights.safetensors").exists()]
     for i in range(0, len(todo), 2):  # two runs side by side, one core each
         procs = []
