@@ -72,15 +72,20 @@ WIDEST = (
 class LeverSet:
     levers: tuple[Lever, ...]
     lr: str  # peak lr of every run
-    start: str  # markers of the table in --doc
-    end: str
-    runs: str  # default folder of the runs
+    tag: str  # names the table's markers in --doc and the default runs folder
+
+    @property
+    def markers(self) -> tuple[str, str]:
+        return f"<!-- {self.tag}:start -->", f"<!-- {self.tag}:end -->"
+
+    @property
+    def runs(self) -> str:
+        return f"runs/{self.tag}"
 
 
 LEVER_SETS = {
-    "issue17": LeverSet(LEVERS, "2e-4", "<!-- levers:start -->", "<!-- levers:end -->", "runs/levers"),
-    "widest": LeverSet(WIDEST, "6e-5", "<!-- levers-widest:start -->", "<!-- levers-widest:end -->",
-                        "runs/levers-widest"),
+    "issue17": LeverSet(LEVERS, "2e-4", "levers"),
+    "widest": LeverSet(WIDEST, "6e-5", "levers-widest"),
 }
 
 
@@ -203,7 +208,7 @@ def main() -> None:
         lines.append(f"| {lv.name} | {lv.what} | {args.minutes:g} | {steps:,} | {b['top_rd']:.4f} -> {a['top_rd']:.4f} "
                      f"| {b['bottom_rd']:.4f} -> {a['bottom_rd']:.4f} | {vs} | {b['psnr_q1']:.2f} -> {a['psnr_q1']:.2f} dB "
                      f"| {b['bpp_q0']:.3f} -> {a['bpp_q0']:.3f} |")
-    publish_block(args.doc, lever_set.start, lever_set.end, lines)
+    publish_block(args.doc, *lever_set.markers, lines)
 
 
 if __name__ == "__main__":
