@@ -75,6 +75,24 @@ def test_report_says_where_reused_baseline_records_were_made(tmp_path, images, t
     assert BenchResult.from_dict(json.loads(json.dumps(elsewhere.to_dict()))) == elsewhere
 
 
+def test_report_says_where_our_records_were_made(tmp_path, images, tiny_codec):
+    """Our records carry their machine (thread count included) and date, so times measured with
+    another thread count or on another machine are named in the report, not passed off as this run's."""
+    out = tmp_path / "out"
+    agg = run(BenchConfig(str(images), str(out), qualities=(0.0,), levels=(0,), baselines=()), tiny_codec)
+    assert agg.ours_measured == [f"{agg.machine}, {agg.date}"]
+    rows = [json.loads(line) for line in (out / "ours.jsonl").read_text().splitlines()]
+    rows[0].update(machine="Other CPU, 2 cores, torch x (1 threads), Linux", date="2026-11-01")
+    (out / "ours.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    again = run(BenchConfig(str(images), str(out), qualities=(0.0,), levels=(0,), baselines=()), tiny_codec)
+    assert again.ours_measured == sorted(["Other CPU, 2 cores, torch x (1 threads), Linux, 2026-11-01",
+                                          f"{agg.machine}, {agg.date}"])
+    write_report(again, tmp_path / "R.md", None)
+    text = (tmp_path / "R.md").read_text()
+    assert "records were made on: " in text and "Other CPU, 2 cores, torch x (1 threads), Linux, 2026-11-01" in text
+    assert BenchResult.from_dict(json.loads(json.dumps(again.to_dict()))) == again
+
+
 def test_speed_rows_per_level(tiny_codec, crop):
     rows = measure_speed(tiny_codec, crop, repeats=1)
     assert [r["level"] for r in rows] == [lv.level for lv in tiny_codec.levels]

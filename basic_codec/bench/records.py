@@ -105,6 +105,8 @@ class BenchResult:
     # where and when the classical codecs' records were made ("machine, date"): a resumed run
     # reuses the records in its --out folder, so they may predate this run
     baselines_measured: list[str] = field(default_factory=list)
+    # the same for basic-codec's records (their times depend on the machine and thread count)
+    ours_measured: list[str] = field(default_factory=list)
 
     @property
     def main(self) -> list[OursPoint]:
@@ -119,8 +121,9 @@ class BenchResult:
             del d["efforts"]
         if not self.effort_points:
             del d["effort_points"], d["effort_images"]
-        if not self.baselines_measured:
-            del d["baselines_measured"]
+        for k in ("baselines_measured", "ours_measured"):
+            if not d[k]:
+                del d[k]
         return d
 
     @classmethod

@@ -130,6 +130,7 @@ def write_report(agg: BenchResult, report: Path, anchors_dir: Path | None) -> st
                          + "; ".join(agg.baselines_measured) + ".")
     else:
         measured_note = ""
+    ours_note = ("; basic-codec's records were made on: " + "; ".join(agg.ours_measured)) if agg.ours_measured else ""
     vtm_note = ("VTM is the\n  published anchor in `shared/anchors/kodak/vtm.json`. " if vtm else
                 "No published anchor is drawn: they are Kodak means and this is not the Kodak set. ")
     text = f"""# Results on {set_name}
@@ -139,7 +140,7 @@ Written by `basic-codec bench {agg.images}` — do not edit by hand.
 - machine: {agg.machine}
 - date: {agg.date}, commit {agg.commit}, weights {agg.model_id}
 - {agg.n_images} images{f", encoder effort {agg.efforts[0]} (`--effort`)" if agg.efforts[0] else ""}; bpp from the real `.bsic` file size (header included); PSNR over RGB per image, then averaged;
-  times are wall clock per image (encode: image to bytes; decode: bytes to image).
+  times are wall clock per image (encode: image to bytes; decode: bytes to image){ours_note}.
 - BD-rate: classic Bjontegaard (cubic fit of log-rate over the overlapping PSNR range). {vtm_note}{measured_note}
 - widths: channels of the hidden layers of g_a (analysis), h_a (hyper analysis), h_s (hyper
   synthesis), g_s (synthesis); partites: decoding passes over the latent (1 = all at once);

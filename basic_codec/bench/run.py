@@ -145,6 +145,11 @@ def aggregate(rows: list[dict], group: tuple[str, ...]) -> list[dict]:
     return out
 
 
+def _made_on(rows: list[dict]) -> list[str]:
+    """The distinct "machine, date" of the records (older records carry neither)."""
+    return sorted({f"{r.get('machine', 'machine not recorded')}, {r.get('date', 'date not recorded')}" for r in rows})
+
+
 def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -176,6 +181,9 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
             baseline_jobs += [(f, name, s) for f in files for s in bl.SETTINGS[name]
                               if (f.name, name, s) not in bdone]
     bar = Progress(len(jobs) + len(baseline_jobs), "bench")
+    # every record says where and when it was made (thread count included): a resumed run or
+    # several runs into one folder may mix them, and the report lists them all
+    where = {"machine": machine(), "date": dt.date.today().isoformat()}
     cache: dict[Path, np.ndarray] = {}
 
     def image(f: Path) -> np.ndarray:  # each file read once, whichever codec needs it first
@@ -186,12 +194,11 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
     with open(ours_path, "a") as log:
         for f, q, lv, e in jobs:
             img = image(f)
-            rec = {"image": f.name, "model": model, **measure_ours(codec, img, q, lv, e)}
+            rec = {"image": f.name, "model": model, **measure_ours(codec, img, q, lv, e), **where}
             log.write(json.dumps(rec) + "\n")
             log.flush()
             bar.update(1, image=f.name, level=lv)
     if baseline_jobs:
-        where = {"machine": machine(), "date": dt.date.today().isoformat()}
         with open(out / "baselines.jsonl", "a") as log:
             for f, name, s in baseline_jobs:
                 img = image(f)
@@ -227,8 +234,7 @@ def run(cfg: BenchConfig, codec: Codec) -> BenchResult:
         effort_points=[OursPoint.from_dict(a) for a in aggregate(effort_rows, ("level", "quality", "effort"))]
         if len(cfg.efforts) > 1 else [],
         effort_images=len(effort_files) if len(cfg.efforts) > 1 else 0,
-        baselines_measured=sorted({f"{r.get('machine', 'machine not recorded')}, {r.get('date', 'date not recorded')}"
-                                   for r in base_rows}))
+        baselines_measured=_made_on(base_rows), ours_measured=_made_on(ours_rows))
     (out / "aggregate.json").write_text(json.dumps(agg.to_dict(), indent=1))
     return agg
 
