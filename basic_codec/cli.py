@@ -314,7 +314,8 @@ def cmd_search(args) -> None:
     _set_threads(args)
     model, _, meta = load_weights(args.weights)
     crop = DEFAULT_CROP if args.crop is None else args.crop
-    result = search_weights(model, meta, SearchConfig(args.data, crop=crop, max_levels=args.max_levels, min_gain=args.min_gain))
+    result = search_weights(model, meta, SearchConfig(args.data, crop=crop, max_levels=args.max_levels, min_gain=args.min_gain,
+                                                         ladder=args.ladder))
     save_weights(model, out, result.levels, meta)
     if args.scores:
         Path(args.scores).write_text(json.dumps(result.score_rows(), indent=1))
@@ -478,6 +479,10 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--min-gain", type=float, default=0.005,
                     help="each level must beat the one below by this fraction of RD loss on the validation "
                          "crops (default 0.005: near-ties swap on other images)")
+    se.add_argument("--ladder", choices=("pareto", "nested"), default="pareto",
+                    help="pareto (default): the Pareto front of decoder cost and RD loss; nested: each level "
+                         "contains the one below (no edge narrower, no fewer partites), the chain that buys "
+                         "the lowest RD loss over the budgets")
     se.add_argument("--scores", help="also write every candidate's score as JSON here")
     se.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     se.add_argument("--force", action="store_true", help="overwrite an existing output")

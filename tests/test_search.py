@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -9,7 +10,7 @@ from basic_codec.cli import main
 from basic_codec.context import fixed_assignment
 from basic_codec.structure import Structure
 from basic_codec.train.data import split
-from basic_codec.train.search import FIXED_ORDERS, Score, pareto_front, thin
+from basic_codec.train.search import FIXED_ORDERS, Score, SearchConfig, contains, nested_ladder, pareto_front, thin
 from basic_codec.weights import load_weights, save_weights
 
 
@@ -28,6 +29,26 @@ def test_pareto_front_keeps_only_improvements():
     many = [_score(float(2**i), 10.0 - i) for i in range(20)]
     kept = thin(many, 8)
     assert len(kept) <= 8 and kept[0] is many[0] and kept[-1] is many[-1]
+
+
+def test_nested_ladder_never_trades_partites_for_width():
+    """The Pareto front may step from K = 8 to a wider K = 1 (the trade other images rank
+    differently); the nested ladder only adds width or partites, ends at the best score, and
+    among the nested chains keeps the one with the lower RD loss over the budgets."""
+    a = Score(Structure(0, 0, 0, 0, 1), 1.0, 1.0, 3.0, 0.0, 0.0)
+    b = Score(Structure(0, 0, 0, 0, 8), 2.0, 2.0, 2.8, 0.0, 0.0)
+    c = Score(Structure(1, 0, 0, 1, 1), 3.0, 3.0, 2.7, 0.0, 0.0)  # wider than b, fewer partites
+    d = Score(Structure(1, 0, 0, 1, 8), 4.0, 4.0, 2.5, 0.0, 0.0)
+    e = Score(Structure(1, 1, 1, 1, 8), 5.0, 5.0, 2.6, 0.0, 0.0)  # costs more, no better: never kept
+    assert pareto_front([a, b, c, d, e], 0.01) == [a, b, c, d]
+    ladder = nested_ladder([e, d, c, b, a], 0.01)
+    assert ladder == [a, b, d]  # a-c-d is nested too, but holds a's loss over more of the budgets
+    assert all(contains(up.structure, low.structure) for low, up in zip(ladder, ladder[1:]))
+    assert nested_ladder([b, a], 0.1) == [a, b]  # within the margin: the best still ends it
+    assert nested_ladder([a], 0.01) == [a] and nested_ladder([], 0.01) == []
+    assert not contains(c.structure, b.structure) and contains(d.structure, c.structure)
+    with pytest.raises(ValueError, match="--ladder"):
+        SearchConfig("x", ladder="greedy")
 
 
 def _check_tables(model, picked):

@@ -42,6 +42,7 @@ class SearchConfig:
     qualities: tuple[float, ...] = QUALITY_GRID  # the whole quality range
     max_levels: int = 12
     min_gain: float = 0.005  # each level beats the one below by at least this fraction of RD loss
+    ladder: str = "pareto"  # "pareto": the Pareto front; "nested": nested_ladder
 
     def __post_init__(self) -> None:
         # All validation crops run as one batch: past 768 px (Kodak's long side) it outgrows memory.
@@ -49,6 +50,8 @@ class SearchConfig:
             raise ValueError(f"--crop must be between 16 and 768 pixels, got {self.crop}")
         if not 0.0 <= self.min_gain < 0.5:
             raise ValueError(f"--min-gain must be in [0, 0.5), got {self.min_gain}")
+        if self.ladder not in LADDERS:
+            raise ValueError(f"--ladder must be one of {', '.join(LADDERS)}, got {self.ladder!r}")
         if self.max_levels < 2:
             raise ValueError(f"--max-levels must be at least 2, got {self.max_levels}")
 
@@ -152,6 +155,49 @@ def pareto_front(scores: list[Score], min_gain: float = 0.0) -> list[Score]:
     return front
 
 
+def contains(upper: Structure, lower: Structure) -> bool:
+    """upper has every edge at least as wide as lower's and at least as many partites."""
+    return upper.partites >= lower.partites and all(u >= v for u, v in zip(upper.indices, lower.indices))
+
+
+def nested_ladder(scores: list[Score], min_gain: float = 0.0) -> list[Score]:
+    """The best chain of nested structures from the cheapest score to the best one, cheapest first.
+
+    Each level contains the one below (`contains`), costs more and beats it by min_gain, so no
+    step trades partites for width or one edge for another. Those trades are the steps that other
+    images rank differently from the validation crops: every level inversion seen on Kodak
+    (docs/TRAINING.md, s8, m3, m5-m7) was a wider level with fewer partites. Among the valid
+    chains, the one with the least area under its RD-loss-versus-log-cost staircase: the lowest
+    RD loss a budget can buy, averaged over budgets (dynamic programming over the scores sorted
+    by cost)."""
+    if not scores:
+        return []
+    order = sorted(scores, key=lambda t: (t.dec_kmac, t.rd_loss, t.enc_kmac))
+    logc = np.log([t.dec_kmac for t in order])
+    best = min(range(len(order)), key=lambda i: (order[i].rd_loss, order[i].dec_kmac, order[i].enc_kmac))
+    area: list[float | None] = [0.0] + [None] * (len(order) - 1)
+    prev: list[int | None] = [None] * len(order)
+    for i in range(1, best + 1):
+        for j in range(i):
+            a, b = order[j], order[i]
+            if (area[j] is None or b.dec_kmac <= a.dec_kmac or b.rd_loss >= a.rd_loss * (1 - min_gain)
+                    or not contains(b.structure, a.structure)):
+                continue
+            here = area[j] + a.rd_loss * (logc[i] - logc[j])
+            if area[i] is None or here < area[i]:
+                area[i], prev[i] = here, j
+    if area[best] is None:  # nothing nested beats the cheapest by min_gain: as pareto_front would
+        return [order[0], order[best]]
+    chain, i = [], best
+    while i is not None:
+        chain.append(order[i])
+        i = prev[i]
+    return chain[::-1]
+
+
+LADDERS = {"pareto": pareto_front, "nested": nested_ladder}
+
+
 def thin(front: list[Score], keep: int) -> list[Score]:
     """At most `keep` levels, spread evenly in log decoder cost, always keeping both ends."""
     if len(front) <= keep:
@@ -224,7 +270,7 @@ def search(model: BasicModel, sc: SearchConfig, extra: list[Structure] = (),
     for s in cands:
         scores.append(score(model, x, s, sc.qualities, cache=cache))
         bar.update(1, best=f"{min(t.rd_loss for t in scores):.4g}")
-    front = thin(pareto_front(scores, sc.min_gain), sc.max_levels)
+    front = thin(LADDERS[sc.ladder](scores, sc.min_gain), sc.max_levels)
     by_structure = {t.structure: t for t in front}
     levels = make_levels(model.cfg, [t.structure for t in front], model.steps,
                          lambda s: (by_structure[s].bpp, by_structure[s].psnr))
