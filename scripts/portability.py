@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import platform
+import shlex
 import sys
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def main() -> int:
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
     lines = [START, "## Files decoded under other kernels", "",
-             f"Made by `python scripts/portability.py {args.images}` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC "
+             f"Made by `{shlex.join(['python', 'scripts/portability.py', *sys.argv[1:]])}` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC "
              f"({cpu}, torch {torch.__version__}, weights {codec.model_id.hex()}).",
              "", f"{len(files)} images x {len(codec.levels)} levels x qualities {', '.join(f'{q:g}' for q in qualities)} "
              f"= **{n} codings, {len(failures)} failures**. Each file is encoded and decoded under one kernel "
