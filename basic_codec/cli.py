@@ -321,7 +321,7 @@ def cmd_search(args) -> None:
         Path(args.scores).write_text(json.dumps(result.score_rows(), indent=1))
     picks = ", ".join(f"K={k}: {t.table}" for k, t in result.tables.items())
     print(f"partite tables {picks}; {len(result.scores)} candidates, {len(result.levels)} levels "
-          f"on the Pareto front -> {out}")
+          f"({args.ladder} ladder) -> {out}")
 
 
 def cmd_export(args) -> None:
