@@ -475,14 +475,15 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--weights", help="weights to search (default: shipped)")
     se.add_argument("--out", required=True, help="weights file to write, with the new level table")
     se.add_argument("--crop", type=int, help="centre crop of each validation image in pixels (default 320)")
-    se.add_argument("--max-levels", type=int, default=12, help="most levels to keep from the Pareto front (default 12)")
+    se.add_argument("--max-levels", type=int, default=12, help="most levels to keep from the ladder (default 12)")
     se.add_argument("--min-gain", type=float, default=0.005,
                     help="each level must beat the one below by this fraction of RD loss on the validation "
                          "crops (default 0.005: near-ties swap on other images)")
-    se.add_argument("--ladder", choices=("pareto", "nested"), default="pareto",
-                    help="pareto (default): the Pareto front of decoder cost and RD loss; nested: each level "
-                         "contains the one below (no edge narrower, no fewer partites), the chain that buys "
-                         "the lowest RD loss over the budgets")
+    se.add_argument("--ladder", choices=("nested", "pareto"), default="nested",
+                    help="nested (default): each level contains the one below (no edge narrower, no fewer "
+                         "partites), the chain that buys the lowest RD loss over the budgets; pareto: the "
+                         "Pareto front of decoder cost and RD loss (it may trade partites for width, which "
+                         "other images rank differently)")
     se.add_argument("--scores", help="also write every candidate's score as JSON here")
     se.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     se.add_argument("--force", action="store_true", help="overwrite an existing output")

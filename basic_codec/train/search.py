@@ -1,9 +1,10 @@
-"""Structure search: measure candidate structures on the validation split, keep the Pareto front.
+"""Structure search: measure candidate structures on the validation split, keep a ladder of them.
 
 Every candidate is scored by its RD loss (bpp + lambda(q) * 255^2 * MSE, averaged over a few
 qualities) with rounded latents on centre crops of the held-out files of the training folder,
-never on Kodak. The level table is the Pareto front of (decoder kMAC/px, RD loss): each level
-costs more than the one below it and is better on the validation images.
+never on Kodak. The level table is a ladder over (decoder kMAC/px, RD loss): each level costs
+more than the one below it and is better on the validation images. The default ladder is nested
+(each level contains the one below, `nested_ladder`); `pareto_front` is the plain Pareto front.
 
 Before that, each K's partite table is chosen the same way: the learned one, or a fixed order
 where that scores better. VIMCO judges changes of single cells around its current table, so a
@@ -42,7 +43,7 @@ class SearchConfig:
     qualities: tuple[float, ...] = QUALITY_GRID  # the whole quality range
     max_levels: int = 12
     min_gain: float = 0.005  # each level beats the one below by at least this fraction of RD loss
-    ladder: str = "pareto"  # "pareto": the Pareto front; "nested": nested_ladder
+    ladder: str = "nested"  # "nested": nested_ladder (shipped since m8); "pareto": pareto_front
 
     def __post_init__(self) -> None:
         # All validation crops run as one batch: past 768 px (Kodak's long side) it outgrows memory.
