@@ -2,7 +2,7 @@
 and decode it under another (oneDNN on/off both ways, 1/2 threads); count the failures and
 write the result into docs/ROBUSTNESS.md.
 
-    python scripts/portability.py ../shared/data/kodak      # 24 x 10 levels x 3 qualities = 720 codings
+    python scripts/portability.py ../shared/data/kodak      # 24 images x every level x 3 qualities
 
 A failure is a decode that raises (the symbol checksum catches a decoder whose symbols drift)
 or pixels more than one level away from the encoder-side decode.
