@@ -33,6 +33,12 @@ from PIL import Image, features
 
 from basic_codec.bench.synthetic import png16, png_header
 
+
+def weights_id(path: Path) -> str:
+    """The model id that the coded files carry, so the report says which weights made it."""
+    from basic_codec.weights import load_weights, model_id
+    return model_id(load_weights(path)[0]).hex()[:16]
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WEIGHTS = ROOT / "basic_codec" / "pretrained" / "basic-m.safetensors"
 PREFIX = "basic-codec: error: "
@@ -303,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["# Robustness: what the CLI does with every kind of input", "",
              f"Made by `scripts/input_kinds.py` on {now}.", "",
              *machine(),
-             f"- weights: `{weights.name}`, quality {args.quality}, "
+             f"- weights: `{weights.name}` (model {weights_id(weights)}), quality {args.quality}, "
              f"level {args.level if args.level is not None else 'default (highest)'}"
              + (f", {args.threads} threads" if args.threads else ""), "",
              "Decided behaviour: grayscale (L, 1-bit, 16-bit, 32-bit integer) is coded as grayscale and decodes "
