@@ -37,7 +37,7 @@ from basic_codec.bench.synthetic import png16, png_header
 def weights_id(path: Path) -> str:
     """The model id that the coded files carry, so the report says which weights made it."""
     from basic_codec.weights import load_weights, model_id
-    return model_id(load_weights(path)[0]).hex()[:16]
+    return model_id(load_weights(path)[0]).hex()
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WEIGHTS = ROOT / "basic_codec" / "pretrained" / "basic-m.safetensors"
